@@ -1,0 +1,72 @@
+"""Built-in plugins: the torch tracer, graph files, benchmark encodings, the built-in spaces and op mappings."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from .errors import ConversionError, EncodingError
+from .graph import CompGraph
+from .hookspecs import hookimpl
+
+#: (module, class) of every built-in search space.
+BUILTIN_SPACES = (
+    ("nape_plugin.spaces.nb101", "NB101Space"),
+    ("nape_plugin.spaces.nb201", "NB201Space"),
+    ("nape_plugin.spaces.nb301", "NB301Space"),
+    ("nape_plugin.spaces.tnb101", "TNB101MicroSpace"),
+)
+
+
+@hookimpl(trylast=True)
+def nape_register_spaces():
+    spaces = []
+    for module, cls in BUILTIN_SPACES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        spaces.append(getattr(mod, cls)())
+    return spaces
+
+
+@hookimpl(trylast=True)
+def nape_op_mappings():
+    from .opmap import FUNCTIONS, METHODS, MODULES
+    return {**MODULES, **FUNCTIONS, **METHODS}
+
+
+@hookimpl(trylast=True)
+def nape_to_graph(obj: Any, context: dict[str, Any]):
+    from torch import nn
+    if isinstance(obj, nn.Module):
+        if context.get("input_shape") is None:
+            raise ConversionError(f"to_graph({type(obj).__name__}) needs input_shape=(C, H, W), the shape of one input "
+                                  "without the batch dimension")
+        from .trace import trace
+        return trace(obj, context["input_shape"], **{k: v for k, v in context.items() if k in ("input_dtype", "name")})
+    if isinstance(obj, dict) and "nodes" in obj and "edges" in obj:
+        return CompGraph.from_dict(obj)
+    if isinstance(obj, Path) or (isinstance(obj, str) and obj.endswith(".json")):
+        return CompGraph.from_json(obj)
+    return _from_encoding(obj, context)
+
+
+def _from_encoding(obj: Any, context: dict[str, Any]) -> CompGraph | None:
+    from . import spaces
+    if "space" in context:
+        return spaces.get(context["space"]).to_graph(obj)
+    if not isinstance(obj, str):
+        return None
+    matches = []
+    for name in spaces.names():
+        try:
+            spaces.get(name).parse(obj)
+            matches.append(name)
+        except (EncodingError, TypeError, ValueError):
+            continue
+    if len(matches) > 1:
+        raise ConversionError(f"{obj!r} is a valid encoding in several spaces ({', '.join(matches)}); pass space=...")
+    return spaces.get(matches[0]).to_graph(obj) if matches else None

@@ -1,0 +1,77 @@
+"""One exception hierarchy for everything nape-plugin rejects.
+
+Every message names the offending object and says what to do about it. Each class also derives from the builtin
+exception a Python user would expect (``ValueError``, ``TypeError``, ``KeyError``), so generic handlers keep working.
+"""
+from __future__ import annotations
+
+
+class NapeError(Exception):
+    """Root of all nape-plugin errors."""
+
+
+class GraphError(NapeError, ValueError):
+    """A computation graph is malformed."""
+
+
+class CyclicGraphError(GraphError):
+    """A computation graph has a cycle or an edge against topological order."""
+
+
+class DisconnectedGraphError(GraphError):
+    """A node cannot be reached from the input or does not reach the output."""
+
+
+class ConversionError(NapeError, TypeError):
+    """No converter knows how to turn an object into a computation graph."""
+
+
+class TraceError(NapeError, RuntimeError):
+    """torch.fx could not trace a module."""
+
+
+class ShapeError(NapeError, ValueError):
+    """Shapes do not propagate through a module or graph."""
+
+
+class EncodingError(NapeError, ValueError):
+    """An architecture encoding is malformed or unknown to its search space."""
+
+
+class SpaceTooLargeError(NapeError, ValueError):
+    """An operation needs a search space small enough to enumerate."""
+
+
+class UnknownNameError(NapeError, KeyError):
+    """A registry (spaces, pretrained models, predictors) does not know a name."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(NapeError, ValueError):
+    """Training or evaluation data is unusable."""
+
+
+class EmptyBatchError(DataError):
+    """A call got no graphs at all."""
+
+
+class LabelError(DataError):
+    """Labels are NaN, infinite, or of the wrong shape."""
+
+
+class LengthMismatchError(DataError):
+    """Graphs and labels (or two label vectors) differ in length."""
+
+
+class WeightsError(NapeError, ValueError):
+    """A weight file is corrupted, truncated or not a nape-plugin file."""
+
+
+class NotFittedError(NapeError, RuntimeError):
+    """An estimator was used before it was fitted or loaded."""
+
+
+class PluginError(NapeError, RuntimeError):
+    """A plugin is broken: a bad hook implementation or registration."""

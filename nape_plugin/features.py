@@ -1,0 +1,72 @@
+"""Node features of computation graphs for the GNN, and the PyG ``Data`` conversion.
+
+Features per node (GENNAPE's, extended): one-hot op; log-scaled input/output channels, height and width; kernel size
+bucket; stride, dilation, grouped and bias flags; log FLOPs and params; resolution relative to the network input.
+The layout is versioned with :data:`FEATURE_VERSION`; shipped models record the version they were trained with.
+"""
+from __future__ import annotations
+
+from math import log2, log10
+
+import numpy as np
+import torch
+
+from .graph import CompGraph, Node, Shape
+from .ops import OP_INDEX, VOCAB
+
+FEATURE_VERSION = 1
+_KERNELS = (1, 3, 5, 7)
+NUM_NODE_FEATURES = len(VOCAB) + 6 + len(_KERNELS) + 4 + 2 + 1
+
+
+def chw(shape: Shape) -> tuple[int, int, int]:
+    """(C, H, W) view of any shape: images as they are, token sequences (N, D) as (D, N, 1), vectors as (F, 1, 1)."""
+    if len(shape) == 0:
+        return 1, 1, 1
+    if len(shape) == 1:
+        return shape[0], 1, 1
+    if len(shape) == 2:
+        return shape[1], shape[0], 1
+    return shape[0], int(np.prod(shape[1:-1])), shape[-1]
+
+
+def _log(v: int) -> float:
+    return log2(v + 1) / 10.0
+
+
+def node_features(node: Node, input_hw: int) -> list[float]:
+    """The feature vector of one node (``input_hw`` = height of the network input, for relative resolution)."""
+    f = [0.0] * NUM_NODE_FEATURES
+    f[OP_INDEX.get(node.op, OP_INDEX["oov"])] = 1.0
+    ci, hi, wi = chw(node.in_shape)
+    co, ho, wo = chw(node.out_shape)
+    o = len(VOCAB)
+    f[o:o + 6] = [_log(ci), _log(co), _log(hi), _log(ho), _log(wi), _log(wo)]
+    o += 6
+    if node.kernel:
+        k = max(node.kernel)
+        f[o + min(range(len(_KERNELS)), key=lambda i: abs(_KERNELS[i] - k))] = 1.0
+    o += len(_KERNELS)
+    stride = max(node.stride) if node.stride else 1
+    dilation = max(node.dilation) if node.dilation else 1
+    f[o:o + 4] = [log2(stride), float(dilation > 1), float(node.groups > 1), float(node.bias)]
+    o += 4
+    f[o:o + 2] = [log10(node.flops + 1) / 10.0, log10(node.params + 1) / 8.0]
+    f[o + 2] = ho / max(input_hw, 1)
+    return f
+
+
+def graph_features(g: CompGraph) -> list[float]:
+    """Whole-graph descriptors: log FLOPs, log params, log node count."""
+    return [log10(g.flops + 1) / 10.0, log10(g.params + 1) / 8.0, log10(g.num_nodes) / 4.0]
+
+
+def to_pyg(g: CompGraph, featurizer=None):
+    """``torch_geometric.data.Data(x, edge_index, u)`` for ``g`` (``u``: graph features, shape (1, 3))."""
+    from torch_geometric.data import Data
+    input_hw = chw(g.nodes[0].out_shape)[1]
+    feats = featurizer(g) if featurizer is not None else [node_features(n, input_hw) for n in g.nodes]
+    x = torch.tensor(np.asarray(feats, dtype=np.float32))
+    edge_index = torch.tensor(np.asarray(g.edges, dtype=np.int64).reshape(-1, 2).T.copy())
+    u = torch.tensor([graph_features(g)], dtype=torch.float32)
+    return Data(x=x, edge_index=edge_index, u=u, num_nodes=g.num_nodes)

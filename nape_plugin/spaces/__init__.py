@@ -1,0 +1,38 @@
+"""Search spaces by name: ``nape.spaces.get("nb201")``, ``nape.spaces.names()``.
+
+Spaces come from the ``nape_register_spaces`` hook; the built-in ones are nb101, nb201, nb301 (DARTS) and the
+TransNAS-Bench-101 spaces.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..errors import PluginError, UnknownNameError
+from .base import SearchSpace, as_rng
+
+__all__ = ["SearchSpace", "get", "names", "as_rng"]
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, SearchSpace]:
+    from ..plugins import hook
+    spaces: dict[str, SearchSpace] = {}
+    for result in reversed(hook().nape_register_spaces()):   # built-ins first, plugins override
+        for space in result or ():
+            if not isinstance(space, SearchSpace) or not space.name:
+                raise PluginError(f"nape_register_spaces returned {space!r}; expected named SearchSpace instances")
+            spaces[space.name] = space
+    return spaces
+
+
+def names() -> list[str]:
+    """Names of every registered search space."""
+    return sorted(_registry())
+
+
+def get(name: str) -> SearchSpace:
+    """The search space registered as ``name``."""
+    try:
+        return _registry()[name]
+    except KeyError:
+        raise UnknownNameError(f"no search space named {name!r}; registered: {', '.join(names())}") from None
