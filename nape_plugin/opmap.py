@@ -219,6 +219,7 @@ _SHARED: dict[str, Mapping] = {
 }
 METHODS: dict[str, Mapping] = dict(_SHARED)
 METHODS["t"] = "transpose"
+METHODS["new_zeros"] = "zero"      # zeros of another shape made from x: the reducing "none" op of NAS cells
 
 FUNCTIONS: dict[Callable, Mapping] = {
     operator.add: _add, operator.iadd: _add, torch.add: _add,
