@@ -4,9 +4,9 @@ The tracer and the direct builders of benchmark spaces both create nodes through
 with :func:`simplify`, which is what makes ``space.to_graph(arch) == nape.to_graph(space.build(arch), ...)`` hold.
 
 Simplification (as in GENNAPE's CG passes): identity-like nodes (identity, dropout, ``x + 0``) are removed and their
-edges rewired; add/mul/concat nodes left with a single input are dropped; chains of adds where an inner add feeds only
-the outer one become one n-ary add (``sum([a, b, c])`` and ``a + (b + c)`` give the same graph); nodes that do not reach
-the output are removed.
+edges rewired; repeated inputs of a node become one edge; add/mul/concat nodes with a single tensor input are dropped
+unless they carry parameters or change the shape; chains of adds where an inner add feeds only the outer one become one
+n-ary add (``sum([a, b, c])`` and ``a + (b + c)`` give the same graph); nodes that do not reach the output are removed.
 """
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def norm_node(op: str, in_shape: Shape, channels: int, affine: bool, name: str =
 
 
 def pool_node(op: str, in_shape: Shape, out_shape: Shape, kernel: Sequence[int], stride: Sequence[int],
-              name: str = "") -> Node:
+              name: str = "", dilation: Sequence[int] | None = None) -> Node:
     kernel = tuple(kernel)
-    return Node(op, tuple(in_shape), tuple(out_shape), kernel, tuple(stride), (1,) * len(kernel),
-                flops=O.pool_flops(out_shape, kernel), name=name)
+    return Node(op, tuple(in_shape), tuple(out_shape), kernel, tuple(stride),
+                (1,) * len(kernel) if dilation is None else tuple(dilation), flops=O.pool_flops(out_shape, kernel),
+                name=name)
 
 
 def global_pool_node(op: str, in_shape: Shape, out_shape: Shape, name: str = "") -> Node:
@@ -67,16 +68,21 @@ def simple_node(op: str, in_shape: Shape, out_shape: Shape, params: int = 0, flo
 def simplify(nodes: Sequence[Node], inputs: Sequence[Sequence[int]], outputs: Sequence[int],
              meta: dict[str, Any] | None = None) -> CompGraph:
     """Turn raw nodes (``inputs[i]`` = ordered producer indices of node ``i``, all ``< i``; node 0 the network input)
-    into a canonical :class:`CompGraph` whose output node consumes ``outputs``."""
+    into a canonical :class:`CompGraph` whose output node consumes ``outputs``.
+
+    A node consumes each producer once (edges are unique). An add/mul/concat with a single tensor input is dropped
+    unless it carries parameters or changes the shape (``x + pos_embed``, ``cat([cls_token, x])`` stay).
+    """
     n = len(nodes)
     alias = list(range(n))
     preds: list[list[int]] = [[] for _ in range(n)]
     for i in range(1, n):
-        preds[i] = [alias[p] for p in inputs[i]]
-        op = nodes[i].op
-        if op == IDENTITY or (op in O.MULTI_INPUT and len(preds[i]) == 1):
+        preds[i] = list(dict.fromkeys(alias[p] for p in inputs[i]))
+        node = nodes[i]
+        if node.op == IDENTITY or (node.op in O.MULTI_INPUT and len(preds[i]) == 1 and not node.params
+                                   and node.out_shape == nodes[preds[i][0]].out_shape):
             alias[i] = preds[i][0]
-    outs = [alias[o] for o in outputs]
+    outs = list(dict.fromkeys(alias[o] for o in outputs))
     live = [alias[i] == i for i in range(n)]
     uses = [0] * n
     for i in range(1, n):
@@ -86,15 +92,15 @@ def simplify(nodes: Sequence[Node], inputs: Sequence[Sequence[int]], outputs: Se
     for o in outs:
         uses[o] += 1
     for i in range(1, n):  # merge add chains, innermost first
-        if live[i] and nodes[i].op == "add":
+        if live[i] and nodes[i].op == "add" and any(nodes[p].op == "add" for p in preds[i]):
             merged: list[int] = []
             for p in preds[i]:
-                if nodes[p].op == "add" and uses[p] == 1:
+                if nodes[p].op == "add" and uses[p] == 1 and not nodes[p].params:
                     merged.extend(preds[p])
                     live[p] = False
                 else:
                     merged.append(p)
-            preds[i] = merged
+            preds[i] = list(dict.fromkeys(merged))
     reach = [False] * n
     for o in outs:
         reach[o] = True

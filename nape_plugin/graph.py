@@ -8,6 +8,7 @@ Merkle hashes of the labelled DAG (the scheme NAS-Bench-101 uses for its cell ha
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -21,7 +22,7 @@ from .errors import CyclicGraphError, DisconnectedGraphError, GraphError
 from .ops import OP_INDEX
 
 #: Bumped whenever node attributes or their meaning change; caches of built graphs key on it.
-GRAPH_FORMAT_VERSION = 1
+GRAPH_FORMAT_VERSION = 2
 
 Shape = tuple[int, ...]
 
@@ -55,11 +56,40 @@ class Node:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Node":
+        """A node from :meth:`to_dict` output; malformed entries raise :class:`GraphError`."""
+        if not isinstance(d, dict):
+            raise GraphError(f"a node must be a mapping of attributes, got {type(d).__name__}: {d!r:.80}")
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
             raise GraphError(f"node has unknown attributes {sorted(unknown)}; known: {sorted(names)}")
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+        if not isinstance(d.get("op"), str):
+            raise GraphError(f"node {d!r:.80} has no op name")
+        kw: dict[str, Any] = {}
+        for k, v in d.items():
+            if k in _SHAPE_FIELDS:
+                if not isinstance(v, (list, tuple)) or not all(_is_int(x) for x in v):
+                    raise GraphError(f"node {d['op']!r}: {k} must be a list of ints, got {v!r:.80}")
+                v = tuple(int(x) for x in v)
+            elif k in _INT_FIELDS:
+                if not _is_int(v):
+                    raise GraphError(f"node {d['op']!r}: {k} must be an int, got {v!r:.80}")
+                v = int(v)
+            elif k == "bias":
+                if not isinstance(v, bool):
+                    raise GraphError(f"node {d['op']!r}: bias must be true or false, got {v!r:.80}")
+            elif k == "name" and not isinstance(v, str):
+                raise GraphError(f"node {d['op']!r}: name must be a string, got {v!r:.80}")
+            kw[k] = v
+        return cls(**kw)
+
+
+_SHAPE_FIELDS = frozenset({"in_shape", "out_shape", "kernel", "stride", "dilation"})
+_INT_FIELDS = frozenset({"groups", "flops", "params"})
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _digest(*parts: bytes) -> bytes:
@@ -79,7 +109,14 @@ class CompGraph:
     def __init__(self, nodes: Sequence[Node], edges: Sequence[tuple[int, int]], meta: dict[str, Any] | None = None,
                  validate: bool = True):
         self.nodes: tuple[Node, ...] = tuple(nodes)
-        self.edges: tuple[tuple[int, int], ...] = tuple((int(s), int(d)) for s, d in edges)
+        try:
+            self.edges: tuple[tuple[int, int], ...] = tuple((int(s), int(d)) for s, d in edges)
+        except (TypeError, ValueError):
+            bad = next((e for e in edges if not (isinstance(e, (tuple, list)) and len(e) == 2
+                                                  and all(_is_int(x) for x in e))), edges)
+            raise GraphError(f"edges must be (src, dst) pairs of node indices; got {bad!r:.80}") from None
+        if meta is not None and not isinstance(meta, dict):
+            raise GraphError(f"graph meta must be a mapping, got {type(meta).__name__}")
         self.meta: dict[str, Any] = dict(meta or {})
         if validate:
             self.validate()
@@ -133,6 +170,12 @@ class CompGraph:
         n = len(self.nodes)
         if n < 2:
             raise GraphError(f"a computation graph needs at least an input and an output node, got {n} node(s)")
+        for i, node in enumerate(self.nodes):
+            if not isinstance(node, Node):
+                raise GraphError(f"node {i} is a {type(node).__name__}, not a nape_plugin.Node")
+            if node.op not in OP_INDEX:
+                raise GraphError(f"node {i} ({node.name or node.op}) has op {node.op!r}, which is not in the op "
+                                 "vocabulary (nape_plugin.ops.VOCAB); use 'oov' for anything else")
         if self.nodes[0].op != "input" or self.nodes[-1].op != "output":
             raise GraphError(f"the first node must be 'input' and the last 'output', got {self.nodes[0].op!r} and "
                              f"{self.nodes[-1].op!r}; reorder the nodes topologically")
@@ -140,6 +183,10 @@ class CompGraph:
             if node.op in ("input", "output"):
                 raise GraphError(f"node {i} ({node.name or node.op}) is a second {node.op!r}; a graph has exactly one "
                                  "input and one output node: merge them or add a joining node")
+        if len(set(self.edges)) != len(self.edges):
+            dup = next(e for i, e in enumerate(self.edges) if e in self.edges[:i])
+            raise GraphError(f"edge {dup} appears more than once; a node consumes each producer once (build graphs "
+                             "with GraphBuilder or nape_plugin.builder.simplify, which merge repeated inputs)")
         for s, d in self.edges:
             if not (0 <= s < n and 0 <= d < n):
                 raise GraphError(f"edge ({s}, {d}) points outside the {n} nodes")
@@ -173,21 +220,25 @@ class CompGraph:
         indeg = [0] * n
         succ: list[list[int]] = [[] for _ in range(n)]
         for s, d in edges:
+            if not (0 <= s < n and 0 <= d < n):
+                raise GraphError(f"edge ({s}, {d}) points outside the {n} nodes")
             succ[s].append(d)
             indeg[d] += 1
-        ready = sorted(i for i in range(n) if indeg[i] == 0)
+        ready = [i for i in range(n) if indeg[i] == 0]
+        heapq.heapify(ready)
         order: list[int] = []
         while ready:
-            i = ready.pop(0)
+            i = heapq.heappop(ready)
             order.append(i)
             for d in succ[i]:
                 indeg[d] -= 1
                 if indeg[d] == 0:
-                    ready.append(d)
-            ready.sort()
+                    heapq.heappush(ready, d)
         if len(order) < n:
-            stuck = [nodes[i].name or nodes[i].op for i in range(n) if i not in set(order)]
-            raise CyclicGraphError(f"the graph has a cycle through {stuck[:5]}; a network must be a DAG")
+            done = set(order)
+            stuck = [f"{i}:{nodes[i].name or nodes[i].op}" for i in range(n) if i not in done]
+            raise CyclicGraphError(f"the graph has a cycle: nodes {stuck[:5]}{' ...' if len(stuck) > 5 else ''} "
+                                   "depend on each other; a network must be a DAG")
         pos = {old: new for new, old in enumerate(order)}
         return cls([nodes[i] for i in order], [(pos[s], pos[d]) for s, d in edges], meta)
 
@@ -242,7 +293,9 @@ class CompGraph:
         if d.get("format", GRAPH_FORMAT_VERSION) != GRAPH_FORMAT_VERSION:
             raise GraphError(f"graph format {d.get('format')} is not the current format {GRAPH_FORMAT_VERSION}; "
                              "rebuild the graph with this version of nape-plugin")
-        return cls([Node.from_dict(n) for n in d["nodes"]], [tuple(e) for e in d["edges"]], d.get("meta"))
+        if not isinstance(d["nodes"], list) or not isinstance(d["edges"], list):
+            raise GraphError("graph 'nodes' and 'edges' must be lists (as written by CompGraph.to_json)")
+        return cls([Node.from_dict(n) for n in d["nodes"]], d["edges"], d.get("meta"))
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int | None = None) -> str:
         """The graph as JSON; also written to ``path`` when given."""
@@ -254,13 +307,20 @@ class CompGraph:
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> "CompGraph":
         """Parse JSON text or read a JSON file written by :meth:`to_json`."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
+        text, where = str(text_or_path), "text"
+        if not text.lstrip().startswith(("{", "[")):
+            where = text
+            try:
+                text = Path(text_or_path).read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise GraphError(f"{where} is not a graph JSON file (it is not text); write graphs with "
+                                 "CompGraph.to_json") from None
         try:
-            return cls.from_dict(json.loads(text))
+            data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise GraphError(f"not valid graph JSON ({e}); write graphs with CompGraph.to_json") from None
+            raise GraphError(f"{where} is not valid graph JSON ({e}); the file may be truncated or corrupted: "
+                             "write graphs with CompGraph.to_json") from None
+        return cls.from_dict(data)
 
     # ------------------------------------------------------------------------------------------------- features
     def to_pyg(self, featurizer=None):

@@ -35,10 +35,11 @@ class Call:
     target: Any                       # the module instance, the function, or the method name
     args: tuple                       # tensors replaced by TensorArg, other literals kept
     kwargs: dict
-    in_shapes: list[Shape]            # shapes of the data (non-constant) tensor inputs, in order
+    in_shapes: list[Shape]            # shapes of the data (non-constant) tensor inputs, each producer once, in order
     out_shape: Shape
     name: str
     multi_output: bool = False        # the call returned several tensors (a tuple)
+    #: "from_multi_output": an input is a tuple-returning call; "batched_in_shapes": in_shapes with the batch dim
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +79,8 @@ def _pool_module(kind: str) -> Callable[[Call], Node]:
         m = c.target
         nd = len(c.in_shape) - 1
         k = _tup(m.kernel_size, nd)
-        return pool_node(kind, c.in_shape, c.out_shape, k, _tup(m.stride or m.kernel_size, nd), c.name)
+        return pool_node(kind, c.in_shape, c.out_shape, k, _tup(m.stride or m.kernel_size, nd), c.name,
+                         _tup(getattr(m, "dilation", 1), nd))
     return f
 
 
@@ -92,9 +94,16 @@ def _adaptive(kind: str) -> Callable[[Call], Node]:
 
 
 def _mha(c: Call) -> Node:
-    n, d = (c.in_shape[-2], c.in_shape[-1]) if len(c.in_shape) >= 2 else (1, c.in_shape[-1])
-    return Node("attention", c.in_shape, c.out_shape, bias=c.target.in_proj_bias is not None,
-                flops=4 * n * d * d + 2 * n * n * d, name=c.name)
+    """``nn.MultiheadAttention`` (self- or cross-attention): q/k/v/out projections plus the two attention matmuls."""
+    m = c.target
+    full = c.extra.get("batched_in_shapes") or [(1, *s) for s in c.in_shapes]
+    q = full[0]
+    kv = full[1] if len(full) > 1 else q
+    seq = (lambda s: s[-2]) if m.batch_first or len(q) == 2 else (lambda s: s[0])
+    nq, nk, d = seq(q), seq(kv), m.embed_dim
+    flops = nq * d * d + nk * m.kdim * d + nk * m.vdim * d + nq * d * d + 2 * nq * nk * d
+    return Node("attention", (nq, d), (nq, d), bias=m.in_proj_bias is not None or m.bias_k is not None, flops=flops,
+                name=c.name)
 
 
 MODULES: dict[type, Mapping] = {
@@ -113,8 +122,8 @@ MODULES: dict[type, Mapping] = {
     nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu", nn.PReLU: "prelu", nn.ELU: "elu",
     nn.SELU: "elu", nn.CELU: "elu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
     nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Softmax: "softmax", nn.LogSoftmax: "softmax",
-    nn.Hardtanh: lambda c: simple_node("relu6" if (c.target.min_val, c.target.max_val) == (0.0, 6.0) else "oov",
-                                       c.in_shape, c.out_shape, name=c.name or "Hardtanh"),
+    nn.Hardtanh: lambda c: simple_node("relu6", c.in_shape, c.out_shape, name=c.name)
+    if (c.target.min_val, c.target.max_val) == (0.0, 6.0) else simple_node("oov", c.in_shape, c.out_shape, name="Hardtanh"),
     nn.MaxPool1d: _pool_module("maxpool"), nn.MaxPool2d: _pool_module("maxpool"), nn.MaxPool3d: _pool_module("maxpool"),
     nn.AvgPool1d: _pool_module("avgpool"), nn.AvgPool2d: _pool_module("avgpool"), nn.AvgPool3d: _pool_module("avgpool"),
     nn.AdaptiveAvgPool1d: _adaptive("avgpool"), nn.AdaptiveAvgPool2d: _adaptive("avgpool"),
@@ -181,10 +190,6 @@ def _f_pool(kind: str) -> Callable[[Call], Node]:
     return f
 
 
-def _f_adaptive(kind: str) -> Callable[[Call], Node]:
-    return _adaptive(kind)
-
-
 def _f_linear(c: Call) -> Node:
     return linear_node(c.in_shape, c.out_shape, c.arg(2, "bias") is not None, c.name)
 
@@ -196,55 +201,82 @@ def _f_conv(c: Call) -> Node:
                      c.arg(6, "groups", 1), c.arg(2, "bias") is not None, c.name)
 
 
+def _f_conv_transpose(c: Call) -> Node:
+    w = c.arg(1, "weight").shape
+    nd = len(w) - 2
+    return conv_node(c.in_shape, c.out_shape, w[2:], _tup(c.arg(3, "stride", 1), nd), _tup(c.arg(7, "dilation", 1), nd),
+                     c.arg(6, "groups", 1), c.arg(2, "bias") is not None, c.name, transpose=True)
+
+
 def _sdpa(c: Call) -> Node:
-    q = c.in_shapes[0]
-    n, d = q[-2], q[-1]
-    heads = prod(q[:-2]) if len(q) > 2 else 1
-    return Node("attention", c.in_shape, c.out_shape, flops=2 * heads * n * n * d, name=c.name)
+    """``F.scaled_dot_product_attention``: the q @ k^T and attn @ v matmuls."""
+    q, k, v = (c.arg(i, key) for i, key in enumerate(("query", "key", "value")))
+    heads = prod(q.shape[:-2])
+    return Node("attention", q.shape, c.out_shape, flops=heads * q.shape[-2] * k.shape[-2] * (q.shape[-1] + v.shape[-1]),
+                name=c.name)
 
 
-_SHARED: dict[str, Mapping] = {
+def _clamp(c: Call) -> Node:
+    """``clamp(0, 6)`` is relu6 and ``clamp(min=0)`` relu; other bounds are out of vocabulary."""
+    bounds = (c.arg(1, "min"), c.arg(2, "max"))
+    name = {(0, 6): "relu6", (0, None): "relu"}.get(bounds, "oov")
+    return simple_node(name, c.in_shape, c.out_shape, name=c.name if name != "oov" else f"clamp{bounds}")
+
+
+def _hardtanh(c: Call) -> Node:
+    bounds = (c.arg(1, "min_val", -1.0), c.arg(2, "max_val", 1.0))
+    name = "relu6" if bounds == (0, 6) else "oov"
+    return simple_node(name, c.in_shape, c.out_shape, name=c.name if name != "oov" else f"hardtanh{bounds}")
+
+
+#: Tensor methods, by name.
+METHODS: dict[str, Mapping] = {
     "add": _add, "sub": op("sub"), "mul": _mul, "div": op("div"), "matmul": _matmul,
-    "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "gelu": "gelu", "silu": "silu",
-    "softmax": "softmax", "log_softmax": "softmax", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid",
-    "leaky_relu": "leaky_relu", "elu": "elu",
+    "add_": _add, "sub_": op("sub"), "mul_": _mul, "div_": op("div"),
+    "relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "tanh": "tanh",
+    "softmax": "softmax", "log_softmax": "softmax", "clamp": _clamp, "clamp_": _clamp, "clip": _clamp,
     "flatten": "reshape", "reshape": "reshape", "view": "reshape", "squeeze": "reshape", "unsqueeze": "reshape",
     "view_as": "reshape", "reshape_as": "reshape", "expand": "reshape", "expand_as": "reshape", "repeat": "reshape",
-    "permute": "transpose", "transpose": "transpose",
-    "mean": _mean, "sum": "reduce", "amax": "reduce", "max": "reduce", "chunk": "slice", "split": "slice",
-    "unbind": "slice", "narrow": "slice",
+    "permute": "transpose", "transpose": "transpose", "t": "transpose",
+    "mean": _mean, "sum": "reduce", "amax": "reduce", "max": "reduce",
+    "chunk": "slice", "split": "slice", "unbind": "slice", "narrow": "slice",
     "contiguous": IDENTITY, "clone": IDENTITY, "detach": IDENTITY, "to": IDENTITY, "type": IDENTITY,
     "float": IDENTITY, "type_as": IDENTITY,
-    "zeros_like": "zero",
+    "new_zeros": "zero",      # zeros of another shape made from x: the reducing "none" op of NAS cells
 }
-METHODS: dict[str, Mapping] = dict(_SHARED)
-METHODS["t"] = "transpose"
-METHODS["new_zeros"] = "zero"      # zeros of another shape made from x: the reducing "none" op of NAS cells
 
+#: Functions (torch, torch.nn.functional, operator), by identity.
 FUNCTIONS: dict[Callable, Mapping] = {
-    operator.add: _add, operator.iadd: _add, torch.add: _add,
-    operator.sub: op("sub"), operator.isub: op("sub"), torch.sub: op("sub"),
-    operator.mul: _mul, operator.imul: _mul, torch.mul: _mul,
-    operator.truediv: op("div"), torch.div: op("div"),
+    operator.add: _add, torch.add: _add, operator.sub: op("sub"), torch.sub: op("sub"),
+    operator.mul: _mul, torch.mul: _mul, operator.truediv: op("div"), torch.div: op("div"),
     operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul, torch.mm: _matmul,
     torch.cat: _multi("concat"), torch.concat: _multi("concat"), torch.stack: _multi("concat"),
     operator.getitem: _getitem,
-    torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
-    torch.tanh: "tanh", F.tanh: "tanh", F.gelu: "gelu", F.silu: "silu", F.hardswish: "hardswish",
-    F.hardsigmoid: "hardsigmoid", F.leaky_relu: "leaky_relu", F.elu: "elu", F.softmax: "softmax",
-    torch.softmax: "softmax", F.log_softmax: "softmax",
-    F.max_pool1d: _f_pool("maxpool"), F.max_pool2d: _f_pool("maxpool"), F.avg_pool1d: _f_pool("avgpool"),
-    F.avg_pool2d: _f_pool("avgpool"), F.adaptive_avg_pool1d: _f_adaptive("avgpool"),
-    F.adaptive_avg_pool2d: _f_adaptive("avgpool"), F.adaptive_max_pool2d: _f_adaptive("maxpool"),
+    torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", F.hardtanh: _hardtanh, torch.clamp: _clamp,
+    torch.clip: _clamp, torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh", F.tanh: "tanh",
+    F.gelu: "gelu", F.silu: "silu", F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid",
+    F.leaky_relu: "leaky_relu", F.elu: "elu", F.softmax: "softmax", torch.softmax: "softmax",
+    F.log_softmax: "softmax",
+    F.max_pool1d: _f_pool("maxpool"), F.max_pool2d: _f_pool("maxpool"), F.max_pool3d: _f_pool("maxpool"),
+    F.avg_pool1d: _f_pool("avgpool"), F.avg_pool2d: _f_pool("avgpool"), F.avg_pool3d: _f_pool("avgpool"),
+    F.adaptive_avg_pool1d: _adaptive("avgpool"), F.adaptive_avg_pool2d: _adaptive("avgpool"),
+    F.adaptive_avg_pool3d: _adaptive("avgpool"), F.adaptive_max_pool1d: _adaptive("maxpool"),
+    F.adaptive_max_pool2d: _adaptive("maxpool"), F.adaptive_max_pool3d: _adaptive("maxpool"),
     F.pad: "pad", F.interpolate: "upsample",
     torch.flatten: "reshape", torch.reshape: "reshape", torch.squeeze: "reshape", torch.unsqueeze: "reshape",
     torch.transpose: "transpose", torch.permute: "transpose",
     torch.mean: _mean, torch.sum: "reduce", torch.chunk: "slice", torch.split: "slice", torch.unbind: "slice",
-    F.dropout: IDENTITY, torch.dropout: IDENTITY, F.dropout2d: IDENTITY,
+    F.dropout: IDENTITY, torch.dropout: IDENTITY, F.dropout1d: IDENTITY, F.dropout2d: IDENTITY,
+    F.dropout3d: IDENTITY, F.alpha_dropout: IDENTITY,
     F.linear: _f_linear, F.conv1d: _f_conv, F.conv2d: _f_conv, F.conv3d: _f_conv,
+    F.conv_transpose1d: _f_conv_transpose, F.conv_transpose2d: _f_conv_transpose, F.conv_transpose3d: _f_conv_transpose,
     F.batch_norm: lambda c: norm_node("batchnorm", c.in_shape, c.in_shape[0], c.arg(3, "weight") is not None, c.name),
     F.layer_norm: lambda c: norm_node("layernorm", c.in_shape, prod(c.arg(1, "normalized_shape")),
                                       c.arg(2, "weight") is not None, c.name),
+    F.group_norm: lambda c: norm_node("groupnorm", c.in_shape, c.in_shape[0], c.arg(2, "weight") is not None, c.name),
+    F.instance_norm: lambda c: norm_node("groupnorm", c.in_shape, c.in_shape[0], c.arg(3, "weight") is not None,
+                                         c.name),
+    F.embedding: "embedding",
     F.scaled_dot_product_attention: _sdpa,
     torch.zeros_like: "zero",
 }
