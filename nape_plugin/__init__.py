@@ -7,8 +7,6 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
 from . import errors, spaces
 from .builder import GraphBuilder
 from .convert import to_graph
@@ -19,10 +17,10 @@ __all__ = ["to_graph", "spaces", "load_pretrained", "load", "errors", "CompGraph
            "__version__"]
 
 
-def load_pretrained(name: str = "default", **kwargs: Any):
+def load_pretrained(name: str = "default"):
     """A shipped (or plugin-registered) pretrained estimator by name; unknown names list the valid ones."""
     from .pretrained import load_pretrained as _load
-    return _load(name, **kwargs)
+    return _load(name)
 
 
 def load(path: Any):

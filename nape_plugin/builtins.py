@@ -15,6 +15,7 @@ BUILTIN_SPACES = (
     ("nape_plugin.spaces.nb201", "NB201Space"),
     ("nape_plugin.spaces.nb301", "NB301Space"),
     ("nape_plugin.spaces.tnb101", "TNB101MicroSpace"),
+    ("nape_plugin.spaces.tnb101", "TNB101MacroSpace"),
 )
 
 
@@ -36,6 +37,12 @@ def nape_register_spaces():
 def nape_op_mappings():
     from .opmap import FUNCTIONS, METHODS, MODULES
     return {**MODULES, **FUNCTIONS, **METHODS}
+
+
+@hookimpl(trylast=True)
+def nape_register_pretrained():
+    from .pretrained import shipped
+    return shipped()
 
 
 @hookimpl(trylast=True)

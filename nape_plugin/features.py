@@ -17,6 +17,11 @@ from .ops import OP_INDEX, VOCAB
 FEATURE_VERSION = 1
 _KERNELS = (1, 3, 5, 7)
 NUM_NODE_FEATURES = len(VOCAB) + 6 + len(_KERNELS) + 4 + 2 + 1
+#: Column positions of the size features (augmentations in contrastive pretraining shift them).
+COL_CHANNELS = (len(VOCAB), len(VOCAB) + 1)
+COL_SPATIAL = (len(VOCAB) + 2, len(VOCAB) + 3, len(VOCAB) + 4, len(VOCAB) + 5)
+COL_FLOPS = len(VOCAB) + 6 + len(_KERNELS) + 4
+COL_PARAMS = COL_FLOPS + 1
 
 
 def chw(shape: Shape) -> tuple[int, int, int]:

@@ -1,0 +1,411 @@
+"""The GENNAPE estimator: GNN encoder, contrastive pretraining, fuzzy c-means head ensemble, few-shot fine-tuning.
+
+>>> est = GennapeEstimator(epochs=40).fit(graphs, accuracies, groups=families)   # pretrain from scratch
+>>> est.predict(new_graphs, return_std=True)                                     # zero-shot
+>>> est.fit(twenty_target_graphs, their_accuracies)                              # fine-tune (already trained)
+
+scikit-learn conventions: ``__init__`` stores parameters only, learned state ends in ``_``, ``fit`` returns self,
+``get_params``/``set_params``/``clone`` work. ``fit`` trains from scratch when the estimator holds no weights and
+fine-tunes when it does (a loaded pretrained model, or after a first ``fit``); ``clone`` gives an untrained copy.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from torch import Tensor, nn
+
+from . import __version__
+from .convert import to_graph
+from .errors import EmptyBatchError, NotFittedError, WeightsError
+from .features import FEATURE_VERSION, NUM_NODE_FEATURES
+from .graph import CompGraph
+from .labels import FamilyScaler, check_labels
+from .losses import nt_xent, pairwise_rank_loss, weighted_head_mse
+from .nn import GraphEncoder, HeadEnsemble, fuzzy_cmeans, memberships
+from .progress import progress_bar
+from .tensorize import GraphTable
+from .training import atomic_save, train
+
+FORMAT = "nape-plugin/estimator"
+FORMAT_VERSION = 1
+FINETUNE_MODES = ("auto", "rescale", "heads", "adapter", "full")
+TARGET = "target"   # family name of fine-tuning labels
+
+
+class GennapeModel(nn.Module):
+    """Encoder (+ optional adapter encoder) -> head ensemble; a projection head for the contrastive stage."""
+
+    def __init__(self, conv: str, width: int, layers: int, embed_dim: int, num_heads: int, adapter_width: int = 0,
+                 adapter_layers: int = 2):
+        super().__init__()
+        self.encoder = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, embed_dim)
+        self.project = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 32))
+        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, adapter_width, adapter_layers, conv, adapter_width) \
+            if adapter_width else None
+        self.heads = HeadEnsemble(embed_dim + adapter_width, num_heads)
+
+    def embed(self, batch) -> tuple[Tensor, Tensor]:
+        """``(base embedding, head input)``; they differ only when an adapter is attached."""
+        base = self.encoder(batch.x, batch.edge_index, batch.batch, batch.u)
+        if self.adapter is None:
+            return base, base
+        return base, torch.cat([base, self.adapter(batch.x, batch.edge_index, batch.batch, batch.u)], dim=1)
+
+    def attach_adapter(self, width: int, layers: int = 2) -> None:
+        """AIO-P's K-adapter: a new small encoder whose embedding is appended; heads start from their old weights."""
+        old = self.heads
+        conv = "dag" if type(self.encoder.convs[0]).__name__ == "DAGConv" else \
+            "gin" if type(self.encoder.convs[0]).__name__ == "GINConv" else "graphconv"
+        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, width)
+        self.heads = HeadEnsemble(old.w1.shape[1] + width, old.num_heads, old.w1.shape[2])
+        with torch.no_grad():
+            self.heads.w1.zero_()
+            self.heads.w1[:, : old.w1.shape[1]] = old.w1
+            for name in ("b1", "w2", "b2"):
+                getattr(self.heads, name).copy_(getattr(old, name))
+
+
+class GennapeEstimator(BaseEstimator, RegressorMixin):
+    """Generalised neural architecture performance estimator (see module docstring).
+
+    Args:
+        conv, width, layers, embed_dim: encoder type (``"dag"``, ``"graphconv"``, ``"gin"``) and size.
+        num_heads: heads = fuzzy clusters K (1 gives a single head). fuzzifier: fuzzy c-means ``m``.
+        standardise: per-family label standardisation, ``"rank"`` or ``"zscore"``. flops_aware: AIO-P FLOPs transform.
+        rank_weight: weight of the pairwise ranking loss beside the regression loss.
+        contrastive_epochs, epochs, batch_size, lr, weight_decay: pretraining schedule.
+        flops_weight: weight of a FLOPs member (standardised log FLOPs) mixed into zero-shot scores, as in GENNAPE's
+            ensemble; 0 disables it.
+        finetune: fine-tuning path for ``fit`` on a trained estimator; ``"auto"`` picks by sample count.
+        finetune_epochs: passes over the fine-tuning samples (``None``: by mode).
+        seed: all randomness. progress: show bars (``None``: on terminals only).
+    """
+
+    def __init__(self, conv: str = "dag", width: int = 64, layers: int = 4, embed_dim: int = 64, num_heads: int = 4,
+                 fuzzifier: float = 2.0, standardise: str = "rank", flops_aware: bool = False,
+                 rank_weight: float = 1.0, contrastive_epochs: int = 10, epochs: int = 40, batch_size: int = 64,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, flops_weight: float = 0.0, finetune: str = "auto",
+                 finetune_epochs: int | None = None, adapter_width: int = 16, seed: int = 0,
+                 progress: bool | None = None):
+        self.conv = conv
+        self.width = width
+        self.layers = layers
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.fuzzifier = fuzzifier
+        self.standardise = standardise
+        self.flops_aware = flops_aware
+        self.rank_weight = rank_weight
+        self.contrastive_epochs = contrastive_epochs
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.flops_weight = flops_weight
+        self.finetune = finetune
+        self.finetune_epochs = finetune_epochs
+        self.adapter_width = adapter_width
+        self.seed = seed
+        self.progress = progress
+
+    # --------------------------------------------------------------------------------------------------- helpers
+    def _graphs(self, items: Sequence[Any], context: dict[str, Any]) -> list[CompGraph]:
+        if items is None or len(items) == 0:
+            raise EmptyBatchError("got no graphs; pass a non-empty list of CompGraphs or objects nape.to_graph accepts")
+        return [g if isinstance(g, CompGraph) else to_graph(g, **context) for g in items]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this estimator has no weights yet: call fit(graphs, y) or use "
+                                 "nape.load_pretrained()")
+
+    def _new_model(self) -> GennapeModel:
+        return GennapeModel(self.conv, self.width, self.layers, self.embed_dim, self.num_heads)
+
+    @staticmethod
+    def _mflops(graphs: Sequence[CompGraph]) -> np.ndarray:
+        return np.array([g.flops / 1e6 for g in graphs])
+
+    def _weights(self, base: Tensor) -> Tensor:
+        """Fuzzy memberships of base embeddings in the fitted clusters, ``(batch, K)``."""
+        return memberships(base, self.centers_.to(base.dtype), self.fuzzifier)
+
+    def _flops_z(self, graphs: Sequence[CompGraph]) -> np.ndarray:
+        mu, sd = self.flops_stats_
+        return (np.log10(self._mflops(graphs) + 1e-3) - mu) / sd
+
+    # ------------------------------------------------------------------------------------------------- training
+    def fit(self, graphs: Sequence[Any], y: Sequence[float], groups: Sequence[str] | None = None,
+            unlabelled: Sequence[Any] | None = None, mode: str | None = None, checkpoint_dir: str | None = None,
+            **context: Any) -> "GennapeEstimator":
+        """Pretrain from scratch (no weights yet) or fine-tune (weights present); returns self.
+
+        Args:
+            graphs: CompGraphs or objects ``nape.to_graph`` accepts (``context`` is passed to it).
+            y: one label per graph (accuracy; higher is better).
+            groups: family of each graph (e.g. ``"nb101"``); labels are standardised per family. Pretraining only.
+            unlabelled: extra graphs for the contrastive stage only. Pretraining only.
+            mode: fine-tuning path, overriding ``self.finetune``.
+            checkpoint_dir: resumable checkpoints of each pretraining stage. Pretraining only.
+        """
+        graphs = self._graphs(graphs, context)
+        y = check_labels(y, len(graphs))
+        if not hasattr(self, "model_"):
+            return self._pretrain(graphs, y, groups, unlabelled or [], checkpoint_dir)
+        return self._finetune(graphs, y, mode or self.finetune)
+
+    def _pretrain(self, graphs: list[CompGraph], y: np.ndarray, groups: Sequence[str] | None,
+                  unlabelled: Sequence[Any], checkpoint_dir: str | None) -> "GennapeEstimator":
+        torch.manual_seed(self.seed)
+        groups = [str(g) for g in groups] if groups is not None else ["train"] * len(graphs)
+        check_labels(np.zeros(len(groups)), len(graphs))
+        self.model_ = self._new_model()
+        self.scaler_ = FamilyScaler(self.standardise, self.flops_aware)
+        z = self.scaler_.fit_transform(y, groups, self._mflops(graphs))
+        logf = np.log10(self._mflops(graphs) + 1e-3)
+        self.flops_stats_ = (float(logf.mean()), float(logf.std() or 1.0))
+        self.family_ = None
+        table = GraphTable()
+        items = table.encode_all(graphs)
+        gid = {g: i for i, g in enumerate(sorted(set(groups)))}
+        for d, zi, gi in zip(items, z, groups):
+            d.y = torch.tensor([zi], dtype=torch.float32)
+            d.group = torch.tensor([gid[gi]])
+        ck = (lambda stage: None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"{stage}.pt"))
+        model = self.model_
+        if self.contrastive_epochs > 0:
+            extra = table.encode_all(self._graphs(unlabelled, {})) if len(unlabelled) else []
+            gen = torch.Generator().manual_seed(self.seed + 1)
+
+            def contrast(batch) -> Tensor:
+                from .contrastive import augment
+                views = []
+                for _ in range(2):
+                    x, ei, u = augment(batch.x, batch.edge_index, batch.batch, batch.u, gen)
+                    views.append(model.project(model.encoder(x, ei, batch.batch, u)))
+                return nt_xent(*views)
+
+            train(list(model.encoder.parameters()) + list(model.project.parameters()), items + extra, table.collate,
+                  contrast, epochs=self.contrastive_epochs, batch_size=max(self.batch_size, 128), lr=self.lr,
+                  weight_decay=self.weight_decay, seed=self.seed, desc="contrastive", progress=self.progress,
+                  checkpoint=ck("contrastive"), state=model.state_dict, load_state=model.load_state_dict)
+        self.centers_ = self._cluster(items, table, init=None)
+
+        def supervised(batch) -> Tensor:
+            base, h = model.embed(batch)
+            heads = model.heads(h)
+            u = self._weights(base.detach())
+            w = u ** self.fuzzifier
+            w = w / w.sum(1, keepdim=True)
+            loss = weighted_head_mse(heads, batch.y, w)
+            if self.rank_weight:
+                loss = loss + self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y, batch.group)
+            return loss
+
+        def recluster(epoch: int) -> None:
+            if self.num_heads > 1 and (epoch + 1) % 5 == 0:
+                self.centers_ = self._cluster(items, table, init=self.centers_.numpy())
+
+        train(model.parameters(), items, table.collate, supervised, epochs=self.epochs, batch_size=self.batch_size,
+              lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, desc="supervised", progress=self.progress,
+              checkpoint=ck("supervised"), state=lambda: {"model": model.state_dict(), "centers": self.centers_},
+              load_state=lambda s: (model.load_state_dict(s["model"]), setattr(self, "centers_", s["centers"])),
+              on_epoch_end=recluster)
+        self.n_features_in_ = NUM_NODE_FEATURES
+        return self
+
+    def _cluster(self, items: list, table: GraphTable, init: np.ndarray | None, sample: int = 4000) -> Tensor:
+        if self.num_heads == 1:
+            return torch.zeros(1, self.embed_dim)
+        rng = np.random.default_rng(self.seed)
+        idx = rng.choice(len(items), size=min(sample, len(items)), replace=False)
+        base = self._embed_items([items[i] for i in idx], table, base_only=True)
+        centers, _ = fuzzy_cmeans(base, self.num_heads, self.fuzzifier, seed=self.seed, init=init)
+        return torch.tensor(centers, dtype=torch.float32)
+
+    def _finetune(self, graphs: list[CompGraph], y: np.ndarray, mode: str) -> "GennapeEstimator":
+        if mode not in FINETUNE_MODES:
+            raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {FINETUNE_MODES}")
+        if len(graphs) < 2:
+            raise EmptyBatchError(f"fine-tuning needs at least 2 labelled graphs, got {len(graphs)}")
+        if mode == "auto":
+            mode = "heads" if len(graphs) < 100 else "adapter"
+        torch.manual_seed(self.seed)
+        model = self.model_
+        self.scaler_.stats_.pop(TARGET, None)
+        z = self.scaler_.fit_transform(y, [TARGET] * len(graphs), self._mflops(graphs))
+        self.family_ = TARGET
+        table = GraphTable()
+        items = table.encode_all(graphs)
+        for d, zi in zip(items, z):
+            d.y = torch.tensor([zi], dtype=torch.float32)
+            d.group = torch.tensor([0])
+        if mode == "adapter" and model.adapter is None:
+            model.attach_adapter(self.adapter_width)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        trainable = {"rescale": [model.heads.w2, model.heads.b2], "heads": list(model.heads.parameters()),
+                     "adapter": list(model.heads.parameters()) + list(model.adapter.parameters() if model.adapter
+                                                                      else []),
+                     "full": list(model.parameters())}[mode]
+        for p in trainable:
+            p.requires_grad_(True)
+        epochs = self.finetune_epochs or {"rescale": 100, "heads": 100, "adapter": 60, "full": 40}[mode]
+        lr = self.lr * (0.3 if mode == "full" else 1.0)
+
+        def step(batch) -> Tensor:
+            base, h = model.embed(batch)
+            heads = model.heads(h)
+            u = self._weights(base.detach())
+            w = u ** self.fuzzifier
+            w = w / w.sum(1, keepdim=True)
+            return weighted_head_mse(heads, batch.y, w) + \
+                self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y)
+
+        model.train()
+        train(trainable, items, table.collate, step, epochs=epochs, batch_size=min(32, len(items)), lr=lr,
+              weight_decay=self.weight_decay, seed=self.seed, desc=f"fine-tune ({mode})", progress=self.progress)
+        for p in model.parameters():
+            p.requires_grad_(True)
+        self.finetune_mode_ = mode
+        return self
+
+    # ----------------------------------------------------------------------------------------------- inference
+    @torch.no_grad()
+    def _embed_items(self, items: list, table: GraphTable, base_only: bool = False, batch_size: int = 256,
+                     progress: bool | None = False) -> np.ndarray:
+        model = self.model_
+        was = model.training
+        model.eval()
+        out = []
+        bar = progress_bar(total=len(items), desc="embed", enabled=progress)
+        for i in range(0, len(items), batch_size):
+            batch = table.collate(items[i:i + batch_size])
+            base, h = model.embed(batch)
+            out.append((base if base_only else h).numpy())
+            bar.update(len(batch))
+        bar.close()
+        model.train(was)
+        return np.concatenate(out)
+
+    @torch.no_grad()
+    def _raw(self, graphs: list[CompGraph], batch_size: int, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(memberships (n, K), head outputs (n, K))`` in standardised units."""
+        self._check_fitted()
+        model = self.model_
+        was = model.training
+        model.eval()
+        table = GraphTable()
+        show = progress if progress is not None else (self.progress if len(graphs) > 2000 else False)
+        bar = progress_bar(total=len(graphs), desc="predict", enabled=show)
+        us, hs = [], []
+        for i in range(0, len(graphs), batch_size):
+            batch = table.collate(table.encode_all(graphs[i:i + batch_size]))
+            base, h = model.embed(batch)
+            us.append(self._weights(base).numpy())
+            hs.append(model.heads(h).numpy())
+            bar.update(batch.num_graphs)
+        bar.close()
+        model.train(was)
+        return np.concatenate(us), np.concatenate(hs)
+
+    def _to_output(self, z: np.ndarray, graphs: list[CompGraph]) -> np.ndarray:
+        return self.scaler_.inverse(z, self.family_, self._mflops(graphs))
+
+    def predict(self, graphs: Sequence[Any], return_std: bool = False, batch_size: int = 256,
+                progress: bool | None = None, **context: Any):
+        """Predicted accuracy per graph, shape ``(n,)``; with ``return_std``, also the spread across heads.
+
+        Zero-shot, scores are in the training families' averaged units (rank them); after fine-tuning with
+        ``fit(graphs, y)``, they are in the units of ``y``.
+        """
+        graphs = self._graphs(graphs, context)
+        u, heads = self._raw(graphs, batch_size, progress)
+        z = (u * heads).sum(1)
+        if self.flops_weight and self.family_ is None:
+            z = (1 - self.flops_weight) * z + self.flops_weight * self._flops_z(graphs)
+        mean = self._to_output(z, graphs)
+        if not return_std:
+            return mean
+        sd_z = np.sqrt((u * (heads - (u * heads).sum(1, keepdims=True)) ** 2).sum(1))
+        scale = np.abs(self._to_output(np.ones_like(z), graphs) - self._to_output(np.zeros_like(z), graphs))
+        return mean, sd_z * scale
+
+    def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
+        """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
+        graphs = self._graphs(graphs, context)
+        _, heads = self._raw(graphs, batch_size, False)
+        return np.stack([self._to_output(heads[:, k], graphs) for k in range(heads.shape[1])])
+
+    def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
+        """Graph embeddings ``(n, embed_dim)`` from the encoder."""
+        self._check_fitted()
+        table = GraphTable()
+        return self._embed_items(table.encode_all(self._graphs(graphs, context)), table, True, batch_size)
+
+    # ------------------------------------------------------------------------------------------------ persist
+    def save(self, path: str | os.PathLike, card: dict | None = None) -> None:
+        """Write weights, fitted state and parameters to ``path`` (loadable with ``weights_only=True``)."""
+        self._check_fitted()
+        m = self.model_
+        blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
+                "nape_version": __version__, "params": self.get_params(),
+                "adapter_width": m.adapter.embed_dim if m.adapter is not None else 0,
+                "state_dict": m.state_dict(), "centers": self.centers_,
+                "scaler": {"standardise": self.scaler_.standardise, "flops_aware": self.scaler_.flops_aware,
+                           "stats": {k: list(v) for k, v in self.scaler_.stats_.items()}},
+                "flops_stats": list(self.flops_stats_), "family": self.family_,
+                "card": card or getattr(self, "card_", {})}
+        atomic_save(blob, path)
+
+    def __sklearn_clone__(self):
+        return type(self)(**self.get_params())
+
+    def __deepcopy__(self, memo):
+        new = type(self)(**self.get_params())
+        for k, v in self.__dict__.items():
+            if k.endswith("_"):
+                setattr(new, k, copy.deepcopy(v, memo))
+        return new
+
+
+def load(path: str | os.PathLike | io.BytesIO) -> GennapeEstimator:
+    """An estimator written by :meth:`GennapeEstimator.save`."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise WeightsError(f"cannot read estimator weights from {path}: {type(e).__name__}: {e}. The file is "
+                           "corrupted, truncated or not a nape-plugin estimator; re-download or re-save it") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise WeightsError(f"{path} is not a nape-plugin estimator file (no '{FORMAT}' marker); save estimators "
+                           "with est.save(path)")
+    if blob.get("format_version") != FORMAT_VERSION or blob.get("feature_version") != FEATURE_VERSION:
+        raise WeightsError(f"{path} was written with estimator format {blob.get('format_version')} / features "
+                           f"{blob.get('feature_version')}; this nape-plugin {__version__} reads format "
+                           f"{FORMAT_VERSION} / features {FEATURE_VERSION}: retrain or use a matching version")
+    est = GennapeEstimator(**blob["params"])
+    model = est._new_model()
+    if blob["adapter_width"]:
+        model.attach_adapter(blob["adapter_width"])
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as e:
+        raise WeightsError(f"weights in {path} do not fit the architecture in its parameters: {e}") from None
+    est.model_ = model
+    est.centers_ = blob["centers"]
+    sc = blob["scaler"]
+    est.scaler_ = FamilyScaler(sc["standardise"], sc["flops_aware"], {k: tuple(v) for k, v in sc["stats"].items()})
+    est.flops_stats_ = tuple(blob["flops_stats"])
+    est.family_ = blob["family"]
+    est.card_ = blob["card"]
+    est.n_features_in_ = NUM_NODE_FEATURES
+    return est
