@@ -1,0 +1,195 @@
+"""TransNAS-Bench-101 micro and macro: encodings, reference networks vs the records, direct builder vs tracing."""
+from __future__ import annotations
+
+import ast
+import random
+from math import prod
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import nape_plugin as nape
+from nape_plugin.errors import EncodingError
+from nape_plugin.spaces.tnb101 import TNB101MacroSpace, TNB101MicroSpace
+
+MICRO = nape.spaces.get("tnb101_micro")
+MACRO = nape.spaces.get("tnb101_macro")
+MICRO_EDGE_CASES = [
+    "64-41414-0_00_000",            # every op none: zeros of the reduced shape in reducing cells
+    "64-41414-1_11_111",            # every op skip: normal cells pass their input through
+    "64-41414-3_33_333",
+    "64-41414-1_02_333",            # the benchmark's example
+    "64-41414-0_01_001",            # node 1 only reaches the output through none
+]
+
+
+def traced(space, arch):
+    with torch.device("meta"):
+        model = space.build(arch)
+    return nape.to_graph(model, input_shape=space.input_shape)
+
+
+def tensorwatch_flops(g) -> int:
+    """FLOPs as NAS-Bench-Suite-Zero counts them (tensorwatch): conv and linear MACs, 2 per element for an affine
+    batch norm, 1 per ReLU input element, window reads for pools, and C*(H+1)*(W+1) for global pooling."""
+    total = 0
+    for n in g.nodes:
+        if n.op in ("conv", "linear", "avgpool", "maxpool"):
+            total += n.flops
+        elif n.op == "batchnorm":
+            total += 2 * prod(n.in_shape)
+        elif n.op == "relu":
+            total += prod(n.in_shape)
+        elif n.op == "global_avgpool":
+            c, h, w = n.in_shape
+            total += c * (h + 1) * (w + 1)
+    return total
+
+
+@pytest.fixture(scope="module")
+def records(shared_data):
+    return pd.read_csv(shared_data / "tnb101" / "tnb101_micro_class_scene.csv", usecols=["net", "params", "flops"])
+
+
+def test_registered():
+    assert isinstance(MICRO, TNB101MicroSpace) and isinstance(MACRO, TNB101MacroSpace)
+    for space in (MICRO, MACRO):
+        assert (space.input_shape, space.num_classes) == ((3, 256, 256), 47)
+
+
+# ----------------------------------------------------------------------------------------------------- micro
+def test_micro_encodings():
+    arch = "64-41414-1_02_333"
+    assert MICRO.encode(arch, "op_indices") == (1, 0, 2, 3, 3, 3)
+    assert MICRO.encode(arch, "cell") == "1_02_333"
+    assert MICRO.encode(arch, "ops") == ("skip_connect", "none", "nor_conv_1x1", "nor_conv_3x3", "nor_conv_3x3",
+                                         "nor_conv_3x3")
+    for form in ((1, 0, 2, 3, 3, 3), [1, 0, 2, 3, 3, 3], np.array([1, 0, 2, 3, 3, 3]), "(1, 0, 2, 3, 3, 3)",
+                 "1_02_333", f" {arch} ", MICRO.encode(arch, "ops")):
+        assert MICRO.parse(form) == arch
+    rng = random.Random(0)
+    for _ in range(30):
+        a = MICRO.sample(rng)
+        for fmt in MICRO.formats:
+            assert MICRO.parse(MICRO.encode(a, fmt)) == a
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("64-41414-1_02_334", "six op ids in 0..3"),
+    ("32-41414-1_02_333", "base channels 64 and skeleton 41414, got 32 and 41414"),
+    ("64-4141-1_02_333", "got 64 and 4141"),
+    ("1_2_333", "cannot read '1_2_333'"),
+    ((0, 1, 2, 3, 4, 0), "got [0, 1, 2, 3, 4, 0]"),
+    ((1, 2, 3), "six op ids"),
+    (("none",) * 5 + ("avg_pool_3x3",), "unknown op 'avg_pool_3x3'"),
+    ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "cannot read"),
+    (2.0, "cannot read a float"),
+])
+def test_micro_malformed(bad, fragment):
+    with pytest.raises(EncodingError) as err:
+        MICRO.parse(bad)
+    assert fragment in str(err.value)
+
+
+def test_micro_builder_equals_tracing():
+    rng = random.Random(1)
+    for arch in MICRO_EDGE_CASES + [MICRO.sample(rng) for _ in range(4)]:
+        g, t = MICRO.to_graph(arch), traced(MICRO, arch)
+        assert g == t, arch
+        assert not t.oov
+        g.validate()
+
+
+def test_micro_params_and_flops_match_records(records):
+    """NAS-Bench-Suite-Zero counted NASLib's build of the network (63-class decoder) at 256x256 with tensorwatch."""
+    naslib = TNB101MicroSpace(num_classes=63)
+    rows = records.sample(20, random_state=2)
+    for net, params, flops in zip(rows.net, rows.params, rows.flops):
+        g = naslib.to_graph(ast.literal_eval(net))
+        assert g.params == round(params * 1e6)
+        assert tensorwatch_flops(g) == round(flops * 1e6)
+        assert MICRO.to_graph(net).params == g.params - 16 * (512 + 1)    # 47 classes, as the benchmark trained
+
+
+def test_micro_enumerate_and_moves():
+    archs = list(MICRO.enumerate())
+    assert len(archs) == len(set(archs)) == 4096 and archs[0] == "64-41414-0_00_000"
+    nbrs = MICRO.neighbours("64-41414-1_02_333")
+    assert len(nbrs) == len(set(nbrs)) == 18
+    for n in nbrs:
+        assert sum(a != b for a, b in zip(MICRO.encode(n, "op_indices"), (1, 0, 2, 3, 3, 3))) == 1
+    assert MICRO.mutate("64-41414-1_02_333", 5) in nbrs
+    assert MICRO.sample(3) == MICRO.sample(random.Random(3))
+
+
+def test_tracer_maps_new_zeros_to_a_zero_node():
+    class Reduce(nn.Module):
+        def forward(self, x):
+            return x.new_zeros((x.shape[0], 8, (x.shape[2] + 1) // 2, (x.shape[3] + 1) // 2))
+
+    g = nape.to_graph(Reduce(), input_shape=(4, 6, 6))
+    assert g.ops == ["input", "zero", "output"]
+    assert (g.nodes[1].in_shape, g.nodes[1].out_shape) == ((4, 6, 6), (8, 3, 3))
+
+
+# ----------------------------------------------------------------------------------------------------- macro
+def test_macro_encodings():
+    arch = "64-1234-basic"
+    assert MACRO.encode(arch, "op_indices") == (1, 2, 3, 4, 0, 0)
+    assert MACRO.encode(arch, "skeleton") == "1234"
+    for form in ((1, 2, 3, 4, 0, 0), (1, 2, 3, 4), np.array([1, 2, 3, 4, 0, 0]), "1234", "(1, 2, 3, 4, 0, 0)"):
+        assert MACRO.parse(form) == arch
+    rng = random.Random(0)
+    for _ in range(30):
+        a = MACRO.sample(rng)
+        for fmt in MACRO.formats:
+            assert MACRO.parse(MACRO.encode(a, fmt)) == a
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("64-1111-basic", "halves the resolution 0 times"),
+    ("64-4444-basic", "doubles the channels 4 times"),
+    ("64-123-basic", "has 3 modules, the space has 4 to 6"),
+    ("64-1234567-basic", "has 7 modules"),
+    ("64-12354-basic", "module type outside 1..4"),
+    ("32-1234-basic", "base channels 64, got 32"),
+    ((1, 0, 2, 3, 4, 0), "zeros only as trailing padding"),
+    ("64-41414-1_02_333", "cannot read"),
+    (None, "cannot read a NoneType"),
+])
+def test_macro_malformed(bad, fragment):
+    with pytest.raises(EncodingError) as err:
+        MACRO.parse(bad)
+    assert fragment in str(err.value)
+
+
+def test_macro_builder_equals_tracing():
+    rng = random.Random(4)
+    archs = list(MACRO.enumerate())
+    for arch in [archs[0], archs[-1], "64-1234-basic", "64-41414-basic"] + [MACRO.sample(rng) for _ in range(4)]:
+        g, t = MACRO.to_graph(arch), traced(MACRO, arch)
+        assert g == t, arch
+        assert not t.oov
+        with torch.device("meta"):
+            assert g.params == sum(p.numel() for p in MACRO.build(arch).parameters())
+
+
+def test_macro_enumerate_and_moves():
+    archs = list(MACRO.enumerate())
+    assert len(archs) == len(set(archs)) == 3256    # the benchmark's macro space size
+    sk = "1234"
+    nbrs = MACRO.neighbours(f"64-{sk}-basic")
+    assert nbrs and len(nbrs) == len(set(nbrs)) and f"64-{sk}-basic" not in nbrs
+    for n in nbrs:
+        other = MACRO.encode(n, "skeleton")
+        if len(other) == len(sk):
+            assert sum(a != b for a, b in zip(other, sk)) == 1
+        else:
+            longer, shorter = (other, sk) if len(other) > len(sk) else (sk, other)
+            assert len(longer) == len(shorter) + 1
+            assert any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
+    assert MACRO.mutate(f"64-{sk}-basic", 1) in nbrs
+    assert MACRO.sample(2) == MACRO.sample(random.Random(2))
