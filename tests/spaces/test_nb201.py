@@ -178,6 +178,23 @@ def test_flops_relation_to_benchmark_records(table):
         assert g.flops < tensorwatch_flops(g)
 
 
+def test_flops_relation_to_the_benchmark_own_counter():
+    """NAS-Bench-201's API counts conv and linear MACs plus the classifier's bias adds, and no pooling. Its published
+    values (get_cost_info, quoted in D-X-Y/NATS-Bench issues 24 and 36) follow from our graphs exactly."""
+    def nb201_flops(g):
+        pools = sum(n.flops for n in g.nodes if n.op in ("avgpool", "global_avgpool"))
+        bias_adds = sum(n.out_shape[-1] for n in g.nodes if n.op == "linear" and n.bias)
+        return g.flops - pools + bias_adds
+
+    arch0 = SPACE.parse(0)
+    assert arch0 == "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    assert nb201_flops(SPACE.to_graph(arch0)) == 15_647_370
+    assert nb201_flops(NB201Space("cifar100").to_graph(arch0)) == 15_653_220
+    assert nb201_flops(NB201Space("ImageNet16-120").to_graph(arch0)) == 3_919_480
+    g = SPACE.to_graph("|skip_connect~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    assert (nb201_flops(g), g.params) == (113_951_370, 802_426)
+
+
 # ------------------------------------------------------------------------------------------------------- moves
 def test_sample_is_seeded_and_canonical():
     assert SPACE.sample(7) == SPACE.sample(random.Random(7))
