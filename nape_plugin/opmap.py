@@ -123,7 +123,8 @@ MODULES: dict[type, Mapping] = {
     nn.SELU: "elu", nn.CELU: "elu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
     nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Softmax: "softmax", nn.LogSoftmax: "softmax",
     nn.Hardtanh: lambda c: simple_node("relu6", c.in_shape, c.out_shape, name=c.name)
-    if (c.target.min_val, c.target.max_val) == (0.0, 6.0) else simple_node("oov", c.in_shape, c.out_shape, name="Hardtanh"),
+    if (c.target.min_val, c.target.max_val) == (0.0, 6.0) else simple_node("oov", c.in_shape, c.out_shape,
+                                                                            name="Hardtanh"),
     nn.MaxPool1d: _pool_module("maxpool"), nn.MaxPool2d: _pool_module("maxpool"), nn.MaxPool3d: _pool_module("maxpool"),
     nn.AvgPool1d: _pool_module("avgpool"), nn.AvgPool2d: _pool_module("avgpool"), nn.AvgPool3d: _pool_module("avgpool"),
     nn.AdaptiveAvgPool1d: _adaptive("avgpool"), nn.AdaptiveAvgPool2d: _adaptive("avgpool"),
@@ -212,8 +213,8 @@ def _sdpa(c: Call) -> Node:
     """``F.scaled_dot_product_attention``: the q @ k^T and attn @ v matmuls."""
     q, k, v = (c.arg(i, key) for i, key in enumerate(("query", "key", "value")))
     heads = prod(q.shape[:-2])
-    return Node("attention", q.shape, c.out_shape, flops=heads * q.shape[-2] * k.shape[-2] * (q.shape[-1] + v.shape[-1]),
-                name=c.name)
+    flops = heads * q.shape[-2] * k.shape[-2] * (q.shape[-1] + v.shape[-1])
+    return Node("attention", q.shape, c.out_shape, flops=flops, name=c.name)
 
 
 def _clamp(c: Call) -> Node:
@@ -253,7 +254,7 @@ FUNCTIONS: dict[Callable, Mapping] = {
     torch.cat: _multi("concat"), torch.concat: _multi("concat"), torch.stack: _multi("concat"),
     operator.getitem: _getitem,
     torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", F.hardtanh: _hardtanh, torch.clamp: _clamp,
-    torch.clip: _clamp, torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh", F.tanh: "tanh",
+    torch.clip: _clamp, torch.sigmoid: "sigmoid", torch.tanh: "tanh",
     F.gelu: "gelu", F.silu: "silu", F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid",
     F.leaky_relu: "leaky_relu", F.elu: "elu", F.softmax: "softmax", torch.softmax: "softmax",
     F.log_softmax: "softmax",

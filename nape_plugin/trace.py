@@ -46,6 +46,17 @@ class _Tracer(fx.Tracer):
         return leaf
 
 
+class _Root(nn.Module):
+    """Holder of a module that is itself one op, so that it is traced as a call of that op."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Any) -> Any:
+        return self.module(x)
+
+
 def trace(module: nn.Module, input_shape: Sequence[int], input_dtype: torch.dtype = torch.float32,
           name: str | None = None) -> CompGraph:
     """The computation graph of ``module`` for one input of shape ``input_shape`` (no batch dimension)."""
@@ -62,6 +73,8 @@ def trace(module: nn.Module, input_shape: Sequence[int], input_dtype: torch.dtyp
     module.eval()
     try:
         tracer = _Tracer(tuple(modules))
+        if tracer.is_leaf_module(module, ""):      # a lone conv, norm ...: one op, as it would be inside a network
+            module = _Root(module)
         try:
             graph = tracer.trace(module, concrete_args=_concrete_args(module) or None)
         except Exception as e:
@@ -431,9 +444,15 @@ def _convert(graph: fx.Graph, root: nn.Module, values: dict[fx.Node, Any], input
     all_params = {id(p): p.numel() for p in root.parameters()}
     seen: set[int] = set()
     empty: frozenset[int] = frozenset()
+    live: set[fx.Node] = set()        # nodes whose value reaches the output: dead code consumes no parameters
+    for n in reversed(graph.nodes):
+        if n.op == "output" or n in live:
+            live.update(n.all_input_nodes)
 
     for n in graph.nodes:
         op_kind = n.op
+        if op_kind in ("call_module", "call_function", "call_method", "get_attr") and n not in live:
+            continue
         if op_kind == "placeholder":
             if index:
                 consts[n] = empty
