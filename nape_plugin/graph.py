@@ -235,8 +235,13 @@ class CompGraph:
                 if indeg[d] == 0:
                     heapq.heappush(ready, d)
         if len(order) < n:
-            done = set(order)
-            stuck = [f"{i}:{nodes[i].name or nodes[i].op}" for i in range(n) if i not in done]
+            left = set(range(n)) - set(order)
+            pruned = True
+            while pruned:                # drop nodes downstream of the cycle, keep the cycle itself
+                dead = {i for i in left if not any(d in left for d in succ[i])}
+                left -= dead
+                pruned = bool(dead)
+            stuck = [f"{i}:{nodes[i].name or nodes[i].op}" for i in sorted(left)]
             raise CyclicGraphError(f"the graph has a cycle: nodes {stuck[:5]}{' ...' if len(stuck) > 5 else ''} "
                                    "depend on each other; a network must be a DAG")
         pos = {old: new for new, old in enumerate(order)}
