@@ -81,7 +81,7 @@ def train(params: Sequence[nn.Parameter], items: Sequence, collate: Callable, st
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
-            total, count = total + float(loss), count + 1
+            total, count = total + float(loss.detach()), count + 1
         history.append(total / max(count, 1))
         if on_epoch_end is not None:
             on_epoch_end(epoch)

@@ -1,10 +1,14 @@
 """A message-passing layer for DAGs that reads both directions of data flow."""
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import spmm
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 
 class DAGConv(MessagePassing):
@@ -41,7 +45,9 @@ class DAGConv(MessagePassing):
 def dag_adjacency(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
     """Sparse CSR adjacency of producers (row i: edges j -> i) and of consumers (row i: edges i -> j)."""
     def csr(rows: Tensor, cols: Tensor) -> Tensor:
+        order = torch.argsort(rows * num_nodes + cols)
+        crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=rows.device)
+        crow[1:] = torch.cumsum(torch.bincount(rows, minlength=num_nodes), 0)
         values = torch.ones(rows.numel(), dtype=torch.float32, device=rows.device)
-        return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, (num_nodes, num_nodes)) \
-            .coalesce().to_sparse_csr()
+        return torch.sparse_csr_tensor(crow, cols[order], values, (num_nodes, num_nodes), check_invariants=False)
     return csr(edge_index[1], edge_index[0]), csr(edge_index[0], edge_index[1])
