@@ -23,6 +23,8 @@ __all__ = ["HubSpace", "identify", "strip_scope", "fast_graph", "recognise_sampl
 #: Constructor arguments of NNI's ``NasBench201`` for which its network is NAS-Bench-201's CIFAR-10 network.
 NB201_DEFAULTS = {"stem_out_channels": 16, "num_modules_per_stack": 5, "num_labels": 10}
 _NB201_LABELS = frozenset({"0_1", "0_2", "1_2", "0_3", "1_3", "2_3"})
+#: ImageNet hub spaces without a fast path (their models are traced); known only for their input shape.
+_TRACED = frozenset({"ProxylessNAS", "MobileNetV3Space", "ShuffleNetSpace", "AutoFormer"})
 
 
 @dataclass(frozen=True)
@@ -30,15 +32,16 @@ class HubSpace:
     """One of NNI's hub spaces with its constructor arguments (defaults filled in)."""
 
     name: str                                   # class name in nni.nas.hub.pytorch
-    kind: str                                   # "nb201", "nb101" or "nds"
+    kind: str                                   # "nb201", "nb101", "nds", or "traced" (no fast path)
     config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        """Shape of one input of the network (CIFAR for the benchmark spaces, ImageNet for NDS' ``imagenet``)."""
-        if self.kind == "nds" and self.config.get("dataset") != "cifar":
-            return (3, 224, 224)
-        return (3, 32, 32)
+        """Shape of one input of the network: CIFAR for the benchmark spaces and NDS' ``cifar``, ImageNet otherwise."""
+        if self.kind in ("nb201", "nb101") or (self.kind == "nds" and self.config.get("dataset") == "cifar"):
+            return (3, 32, 32)
+        size = int(self.config.get("img_size", 224))
+        return (3, size, size)
 
     def graph(self, sample: Mapping[str, Any]) -> CompGraph | None:
         """The graph of ``sample`` built directly, or None where this space's arguments have no fast path."""
@@ -109,6 +112,8 @@ def identify(obj: Any) -> HubSpace | None:
         return HubSpace(cls.__name__, "nb201", config)
     if cls is NasBench101:
         return HubSpace(cls.__name__, "nb101", config)
+    if cls.__module__.startswith("nni.nas.hub.pytorch.") and cls.__name__ in _TRACED:
+        return HubSpace(cls.__name__, "traced", config)
     nds = _nds_classes()
     if cls in nds:
         spec = nds[cls]
