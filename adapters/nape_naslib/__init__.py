@@ -1,1 +1,32 @@
-"""NASLib adapter for nape-plugin: the estimator as a NASLib predictor (see docs/naslib.md)."""
+"""NASLib adapter for nape-plugin: the estimator as a NASLib predictor (see docs/naslib.md).
+
+* ``nape.to_graph(naslib_graph)`` converts NASLib search-space objects (registered through the ``nape_plugin`` entry
+  point, :mod:`nape_naslib.plugin`);
+* :class:`NapePredictor`: a ``naslib.predictors.Predictor`` when NASLib is importable, a plain class otherwise;
+* :class:`NapeBananas`, :class:`NapeNpenas`: NASLib's BANANAS and NPENAS searching with the estimator (need NASLib);
+* :mod:`nape_naslib.data`: NASLib ``dataset_api`` objects built from benchmark tables;
+* ``nape naslib-eval``: NASLib's predictor evaluation with the estimator (:mod:`nape_naslib.evaluate`).
+
+Importing this package never imports NASLib; the names above are resolved on first access.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["NapePredictor", "NapeBananas", "NapeNpenas"]
+
+_LAZY = {"NapePredictor": "nape_naslib.predictor", "NapeBananas": "nape_naslib.optimizers",
+         "NapeNpenas": "nape_naslib.optimizers"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nape_naslib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
