@@ -26,6 +26,7 @@ from .errors import ConversionError, NapeError
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("convert", "nape_plugin.cli:Convert", "a network (space encoding, module factory, graph JSON) to a CG"),
     ("plugins", "nape_plugin.cli:Plugins", "list plugins, where they come from, and what they register"),
+    ("naslib-eval", "nape_naslib.evaluate", "NASLib's predictor evaluation with the estimator (needs NASLib)"),
 )
 
 _FACTORY = re.compile(r"^(?P<module>.+\.py|[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_]\w*)$")
