@@ -1,6 +1,7 @@
 """The ``nape`` command line: the subcommand table, ``convert``, ``plugins`` and error handling."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -70,7 +71,11 @@ def test_every_command_target_has_add_arguments_and_run():
         command = cli._load(target)
         assert callable(command.add_arguments) and callable(command.run), name
         parser = cli.build_parser([name])
-        assert parser.parse_args([name] + (["x"] if name == "convert" else [])).handler == command.run
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        assert set(sub.choices) == {n for n, _, _ in cli.COMMANDS}
+        assert sub.choices[name].get_default("handler") == command.run, name
+        others = [p for n, p in sub.choices.items() if n != name]
+        assert all(p.get_default("handler") is None for p in others), "only the chosen command is loaded"
 
 
 def test_unknown_command_is_a_usage_error(capsys):
