@@ -157,7 +157,12 @@ def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
     for impl in caller.get_hookimpls():
         if impl.hookwrapper or impl.wrapper:
             continue
-        result = impl.function()
+        try:
+            result = impl.function()
+        except PluginError:
+            raise
+        except Exception as e:
+            raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} raised {type(e).__name__}: {e}") from e
         if result is not None:
             yield impl.plugin_name, result
 

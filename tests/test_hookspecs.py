@@ -342,3 +342,16 @@ def test_nape_register_pretrained_rejects_non_callables(register):
     register(Bad(), "bad-pretrained")
     with pytest.raises(PluginError, match=r"plugin 'bad-pretrained'.*callable values"):
         plugins.pretrained()
+
+
+@exercises("nape_register_pretrained")
+def test_a_registry_hook_that_raises_is_named(register):
+    class Broken:
+        @hookimpl
+        def nape_register_pretrained(self):
+            raise ImportError("No module named 'weights_lib'")
+
+    register(Broken(), "broken-pretrained")
+    with pytest.raises(PluginError, match="plugin 'broken-pretrained': nape_register_pretrained raised ImportError: "
+                                          "No module named 'weights_lib'"):
+        plugins.pretrained()
