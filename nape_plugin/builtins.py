@@ -43,6 +43,17 @@ def nape_op_mappings():
 
 
 @hookimpl(trylast=True)
+def nape_register_predictors():
+    from functools import partial
+
+    from .learning_curves import LearningCurvePredictor
+    from .proxies import PROXIES, ZeroCostProxy
+    from .surrogates import GBDTPredictor
+    return {"gbdt": GBDTPredictor, "random_forest": partial(GBDTPredictor, backend="rf"),
+            "lcsvr": LearningCurvePredictor, **{p: partial(ZeroCostProxy, proxy=p) for p in PROXIES}}
+
+
+@hookimpl(trylast=True)
 def nape_register_pretrained():
     from .pretrained import shipped
     return shipped()
@@ -57,6 +68,9 @@ def nape_to_graph(obj: Any, context: dict[str, Any]):
                                   "without the batch dimension")
         from .trace import trace
         return trace(obj, context["input_shape"], **{k: v for k, v in context.items() if k in ("input_dtype", "name")})
+    from .onnx import from_onnx, is_onnx
+    if is_onnx(obj):
+        return from_onnx(obj, **{k: v for k, v in context.items() if k in ("input_shape", "name")})
     if isinstance(obj, dict) and "nodes" in obj and "edges" in obj:
         return CompGraph.from_dict(obj)
     if isinstance(obj, Path) or (isinstance(obj, str) and obj.endswith(".json")):

@@ -8,7 +8,7 @@ once), so mappings only need the op, shapes, kernel attributes and FLOPs.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any, Callable, Union
 
@@ -39,7 +39,8 @@ class Call:
     out_shape: Shape
     name: str
     multi_output: bool = False        # the call returned several tensors (a tuple)
-    #: "from_multi_output": an input is a tuple-returning call; "batched_in_shapes": in_shapes with the batch dim
+    #: "from_multi_output": an input is a tuple-returning call; "batched_in_shapes" / "batched_out_shape": shapes
+    #: with the batch dimension (of size 1)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -65,6 +66,18 @@ def _multi(name: str) -> Callable[[Call], Node]:
 
 def _tup(v: Any, n: int) -> tuple[int, ...]:
     return tuple(v) if isinstance(v, (tuple, list)) else (int(v),) * n
+
+
+def _out_size(c: Call) -> int:
+    """Elements of the output, batch of 1 included: right even when the batch is not the first dimension (the
+    sequence-first layouts of attention code), where ``prod(c.out_shape)`` would miss the sequence length."""
+    full = c.extra.get("batched_out_shape")
+    return prod(full) if full is not None else prod(c.out_shape)
+
+
+def _linear(c: Call, bias: bool) -> Node:
+    node = linear_node(c.in_shape, c.out_shape, bias, c.name)
+    return replace(node, flops=_out_size(c) * c.in_shape[-1])
 
 
 # ------------------------------------------------------------------------------------------------------- modules
@@ -109,7 +122,7 @@ def _mha(c: Call) -> Node:
 MODULES: dict[type, Mapping] = {
     nn.Conv1d: _conv_module, nn.Conv2d: _conv_module, nn.Conv3d: _conv_module,
     nn.ConvTranspose1d: _conv_module, nn.ConvTranspose2d: _conv_module, nn.ConvTranspose3d: _conv_module,
-    nn.Linear: lambda c: linear_node(c.in_shape, c.out_shape, c.target.bias is not None, c.name),
+    nn.Linear: lambda c: _linear(c, c.target.bias is not None),
     nn.BatchNorm1d: lambda c: norm_node("batchnorm", c.in_shape, c.in_shape[0], c.target.affine, c.name),
     nn.BatchNorm2d: lambda c: norm_node("batchnorm", c.in_shape, c.in_shape[0], c.target.affine, c.name),
     nn.BatchNorm3d: lambda c: norm_node("batchnorm", c.in_shape, c.in_shape[0], c.target.affine, c.name),
@@ -160,9 +173,8 @@ def _mul(c: Call) -> Node:
 
 
 def _matmul(c: Call) -> Node:
-    shapes = [a.shape for a in c.args if isinstance(a, TensorArg)]
-    a, b = (shapes + [(), ()])[:2]
-    return Node("matmul", c.in_shape, c.out_shape, flops=(prod(c.out_shape) * (a[-1] if a else 1)), name=c.name)
+    a = next((a.shape for a in c.args if isinstance(a, TensorArg)), ())
+    return Node("matmul", c.in_shape, c.out_shape, flops=_out_size(c) * (a[-1] if a else 1), name=c.name)
 
 
 def _mean(c: Call) -> Node:
@@ -192,7 +204,7 @@ def _f_pool(kind: str) -> Callable[[Call], Node]:
 
 
 def _f_linear(c: Call) -> Node:
-    return linear_node(c.in_shape, c.out_shape, c.arg(2, "bias") is not None, c.name)
+    return _linear(c, c.arg(2, "bias") is not None)
 
 
 def _f_conv(c: Call) -> Node:

@@ -494,7 +494,8 @@ def _convert(graph: fx.Graph, root: nn.Module, values: dict[fx.Node, Any], input
         call = Call(target, _tensor_args(n.args, index, values), _tensor_args(n.kwargs, index, values),
                     [_shape(values[a]) for a in data_args], out_shape, call_name, is_multi,
                     {"from_multi_output": any(a in multi for a in data_args),
-                     "batched_in_shapes": [tuple(_batched(values[a])) for a in data_args]})
+                     "batched_in_shapes": [_batched(values[a]) for a in data_args],
+                     "batched_out_shape": _batched(value)})
         if mapping is None:
             node = simple_node("oov", call.in_shape, out_shape, name=label)
         else:
@@ -543,7 +544,7 @@ def _with_params(node: Node, params: int) -> Node:
 
 def _batched(v: Any) -> tuple[int, ...]:
     if isinstance(v, torch.Tensor):
-        return tuple(v.shape)
+        return tuple(int(s) for s in v.shape)
     return _batched(v[0]) if isinstance(v, (tuple, list)) and v else ()
 
 

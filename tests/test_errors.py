@@ -191,8 +191,8 @@ def test_not_a_module():
 
 @pytest.mark.parametrize("obj", [42, object(), b"bytes", [1, 2]])
 def test_unknown_object_to_graph(obj):
-    with pytest.raises(ConversionError, match=f"no converter accepts builtins.{type(obj).__qualname__}.*torch.nn.Module "
-                                              r"with input_shape=\(C, H, W\)"):
+    expected = rf"no converter accepts builtins.{type(obj).__qualname__}.*torch.nn.Module with input_shape=\(C, H, W\)"
+    with pytest.raises(ConversionError, match=expected):
         nape.to_graph(obj)
 
 

@@ -435,3 +435,21 @@ def test_out_of_vocabulary_ops_are_kept_listed_and_warned():
     assert g.params == 8 and g.nodes[g.ops.index("oov") + 1].params == 8     # RMSNorm's weight stays counted
     assert "out of vocabulary: " in g.summary()
     assert CompGraph.from_json(g.to_json()).meta["oov"] == g.meta["oov"]
+
+
+def test_flops_of_sequence_first_layouts():
+    """Linear layers and matmuls on (N, B, D) tensors: the batch is not the first dimension, FLOPs stay right."""
+    class SeqFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 16)
+
+        def forward(self, x):
+            y = self.fc(x.transpose(0, 1))                                 # (N, 1, 16)
+            return (y.transpose(0, 1) @ y.permute(1, 2, 0)).transpose(0, 1)
+    g = nape.to_graph(SeqFirst(), input_shape=(5, 8))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.device("meta"):
+        SeqFirst()(torch.empty(1, 5, 8))
+    macs = sum(n.flops for n in g.nodes if n.op in MATRIX_OPS)
+    assert 2 * macs == counter.get_total_flops() and macs == 5 * 16 * 8 + 5 * 5 * 16
