@@ -62,14 +62,13 @@ class PluginManager(pluggy.PluginManager):
             if opts is None:
                 continue
             hook_name = opts.get("specname") or attr
-            spec = getattr(hookspecs, hook_name, None) if hook_name.startswith(HOOK_PREFIX) else None
-            if spec is None:
+            if hook_name not in HOOKS:
                 close = difflib.get_close_matches(hook_name, HOOKS, n=1)
                 raise PluginError(
                     f"plugin {name!r} implements {hook_name}, which is not a nape-plugin hook"
                     f"{f' (did you mean {close[0]}?)' if close else ''}; the hooks are {', '.join(HOOKS)} (see {DOCS})")
             wanted = list(inspect.signature(getattr(plugin, attr)).parameters)
-            offered = list(inspect.signature(spec).parameters)
+            offered = list(inspect.signature(getattr(hookspecs, hook_name)).parameters)
             extra = [a for a in wanted if a not in offered]
             if extra:
                 raise PluginError(
