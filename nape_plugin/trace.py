@@ -400,7 +400,7 @@ def _propagate(graph: fx.Graph, root: nn.Module, input_shape: tuple[int, ...], d
                         obj = getattr(obj, part)
                     env[n] = _to_meta(obj, cache)
                 elif n.op == "call_module":
-                    env[n] = _run_module(root.get_submodule(n.target), args, kwargs, cache)
+                    env[n] = _run_module(_submodule(root, n.target), args, kwargs, cache)
                 else:
                     env[n] = _run_call(n.target, args, kwargs)
             except Exception as e:
@@ -474,8 +474,9 @@ def _convert(graph: fx.Graph, root: nn.Module, values: dict[fx.Node, Any], input
                 param_ids |= consts[a]
         target = n.target
         if op_kind == "call_module":
-            target = root.get_submodule(n.target)
-            param_ids.update(id(p) for p in target.parameters())
+            target = _submodule(root, n.target)
+            param_ids.update(map(id, target.parameters() if target._modules else
+                                 (p for p in target._parameters.values() if p is not None)))
         value = values[n]
         out_shape = _shape(value)
         if not data_args or out_shape is None:   # constants and non-tensor values (sizes, dims) are not nodes
@@ -546,6 +547,14 @@ def _batched(v: Any) -> tuple[int, ...]:
     if isinstance(v, torch.Tensor):
         return tuple(int(s) for s in v.shape)
     return _batched(v[0]) if isinstance(v, (tuple, list)) and v else ()
+
+
+def _submodule(root: nn.Module, target: str) -> nn.Module:
+    """``root.get_submodule(target)`` without its checks (fx only records paths of existing submodules)."""
+    m = root
+    for part in target.split("."):
+        m = m._modules[part]
+    return m
 
 
 def _fetch(root: nn.Module, target: str) -> Any:

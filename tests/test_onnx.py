@@ -45,9 +45,10 @@ def flops(g, ops) -> int:
     return sum(n.flops for n in g.nodes if n.op in ops)
 
 
-@pytest.mark.parametrize("fold", [False, True])
-@pytest.mark.parametrize("name", ["resnet", "mobilenet", "inception", "densenet"])
+@pytest.mark.parametrize("name, fold", [("resnet", False), ("mobilenet", False), ("mobilenet", True),
+                                        ("inception", False), ("densenet", True)])
 def test_cnn_export_equals_trace(name, fold):
+    """``fold``: the exporter's constant folding (Clip bounds and shape arithmetic become initializers)."""
     module, shape = net(name)
     traced = nape.to_graph(module, input_shape=shape)
     g = nape.to_graph(export(module, shape, fold=fold))
