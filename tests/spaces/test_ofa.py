@@ -191,7 +191,16 @@ def test_ops_of_each_family():
     assert rn.ops.count("avgpool") == 4        # one shortcut pool per stage (1x1 at stride 1, as OFA builds it)
 
 
-def test_real_forward_at_low_resolution():
+@pytest.fixture
+def one_thread():
+    """Run real forward passes on one thread: tiny convolutions gain nothing from more, and lose much on a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_real_forward_at_low_resolution(one_thread):
     torch.manual_seed(0)
     for arch in (MBV3_MIN, PN_MIN, RN_MIN):
         sp = space(SPACE_OF[arch])
