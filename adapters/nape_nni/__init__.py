@@ -1,5 +1,6 @@
 """NNI adapter for nape-plugin: score NNI 3 architectures with the estimator (see docs/nni.md).
 
+>>> from nape_nni import NapeEvaluator, surrogate_filter, search
 >>> from nape_nni import sample_graph          # an NNI sample's computation graph
 
 Importing this package does not import NNI; its names load NNI on first use.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["sample_graph", "trace_model"]
+__all__ = ["NapeEvaluator", "surrogate_filter", "SurrogateFilter", "search", "SearchResult", "sample_graph",
+           "trace_model"]
 
-_WHERE = {"sample_graph": "convert", "trace_model": "trace"}
+_WHERE = {"NapeEvaluator": "evaluator", "surrogate_filter": "strategy", "SurrogateFilter": "strategy",
+          "search": "runner", "SearchResult": "runner", "sample_graph": "convert", "trace_model": "trace"}
 
 
 def __getattr__(name: str) -> Any:
