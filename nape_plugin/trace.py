@@ -145,7 +145,10 @@ def _linear(m: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 
 
 def _pool(nd: int, has_dilation: bool) -> Callable[[nn.Module, torch.Tensor], torch.Tensor]:
-    def f(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def f(m: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+        if getattr(m, "return_indices", False):
+            return None
+
         def tup(v: Any) -> tuple[int, ...]:
             return tuple(v) if isinstance(v, (tuple, list)) else (v,) * nd
         if x.dim() not in (nd + 1, nd + 2):

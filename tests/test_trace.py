@@ -453,3 +453,66 @@ def test_flops_of_sequence_first_layouts():
         SeqFirst()(torch.empty(1, 5, 8))
     macs = sum(n.flops for n in g.nodes if n.op in MATRIX_OPS)
     assert 2 * macs == counter.get_total_flops() and macs == 5 * 16 * 8 + 5 * 5 * 16
+
+
+# ------------------------------------------------------------------------- shape rules agree with running torch
+def _fast_rule_cases():
+    rng = random.Random(1)
+    cases = []
+    for _ in range(12):
+        k, s, d = rng.choice([1, 2, 3, 5]), rng.choice([1, 2, 3]), rng.choice([1, 2])
+        p = rng.randint(0, k // 2)
+        size = rng.randint(d * (k - 1) + 1, 12)
+        cases += [(nn.Conv2d(4, 6, k, s, p, d, groups=rng.choice([1, 2])), (4, size, size + 1)),
+                  (nn.Conv1d(4, 6, k, s, p, d), (4, size)),
+                  (nn.MaxPool2d(k, s, p, d, ceil_mode=rng.random() < 0.5), (3, size, size)),
+                  (nn.AvgPool2d(k, s, p, ceil_mode=rng.random() < 0.5), (3, size, size + 2)),
+                  (nn.AdaptiveAvgPool2d((rng.randint(1, 4), None)), (3, size, size))]
+    cases += [(nn.MaxPool2d(2, return_indices=True), (3, 6, 6)), (nn.Linear(6, 3), (5, 6)),
+              (nn.LayerNorm((5, 6)), (5, 6)), (nn.BatchNorm1d(4), (4, 7)), (nn.GroupNorm(2, 4), (4, 3, 3))]
+    return cases
+
+
+@pytest.mark.parametrize("module, shape", _fast_rule_cases())
+def test_module_shape_rules_match_torch(module, shape):
+    from nape_plugin.trace import _run_module
+    module.eval()
+    want = module(torch.randn(1, *shape))
+    got = _run_module(module, (torch.empty(1, *shape, device="meta"),), {}, {})
+    want, got = (want, got) if isinstance(want, torch.Tensor) else (want[0], got[0])
+    assert got.shape == want.shape and got.is_meta
+
+
+class T(tuple):
+    """A tensor of this shape, in the argument lists below."""
+
+
+@pytest.mark.parametrize("target, args", [
+    (operator.add, (T((2, 1, 4)), T((3, 1)))), (operator.mul, (T((5,)), T(()))), (operator.mul, (T((2, 3)), 0.5)),
+    ("sub", (T((1, 3, 4)), T((3, 4)))), (torch.cat, ([T((1, 2, 3)), T((1, 5, 3))], 1)),
+    (torch.cat, ([T((1, 2, 3)), T((1, 2, 3))], -1)), (torch.mean, (T((1, 3, 4, 5)), (2, 3))),
+    ("mean", (T((1, 3, 4, 5)), -1, True)), (operator.matmul, (T((1, 2, 3, 4)), T((4, 6)))),
+    (torch.matmul, (T((2, 1, 3, 4)), T((5, 4, 2)))), (F.adaptive_avg_pool2d, (T((1, 3, 7, 7)), (2, None))),
+    (torch.relu, (T((1, 3)),)), (F.scaled_dot_product_attention, (T((1, 2, 5, 4)), T((1, 2, 7, 4)), T((1, 2, 7, 6)))),
+])
+def test_call_shape_rules_match_torch(target, args):
+    from nape_plugin.trace import _run_call
+
+    def make(x, device):
+        if isinstance(x, T):
+            return torch.randn(x, device=device)
+        return [make(i, device) for i in x] if isinstance(x, list) else x
+    real = [make(a, "cpu") for a in args]
+    want = getattr(real[0], target)(*real[1:]) if isinstance(target, str) else target(*real)
+    with torch.device("meta"):
+        got = _run_call(target, tuple(make(a, "meta") for a in args), {})
+    assert got.shape == want.shape and got.dtype == want.dtype and got.is_meta
+
+
+def test_call_shape_rules_leave_errors_to_torch():
+    from nape_plugin.trace import _run_call
+    x, y = torch.empty(1, 3, device="meta"), torch.empty(1, 4, device="meta")
+    for target, args in [(operator.add, (x, y)), (torch.cat, ([x, torch.empty(2, 4, device="meta")], 1)),
+                         (operator.matmul, (x, y))]:
+        with pytest.raises(RuntimeError):
+            _run_call(target, args, {})
