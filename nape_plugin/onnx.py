@@ -243,7 +243,7 @@ ONNX_OPS: dict[str, Callable[[_Ctx], Node]] = {
     "DepthToSpace": _plain("reshape"), "SpaceToDepth": _plain("reshape"), "Transpose": _plain("transpose"),
     "Slice": _plain("slice"), "Split": _plain("slice"), "Gather": _gather,
     "ReduceMean": _reduce_mean, "ReduceSum": _plain("reduce"), "ReduceMax": _plain("reduce"),
-    "ReduceMin": _plain("reduce"), "Pad": _plain("pad"), "Resize": _plain("upsample"), "Upsample": _plain("upsample"),
+    "ReduceMin": _plain("reduce"), "Pad": _plain("pad"), "Resize": _plain("upsample"),
     "Identity": _identity, "Dropout": _identity, "Cast": _identity,
 }
 

@@ -156,3 +156,111 @@ def test_bad_onnx_inputs(tmp_path):
         torch.onnx.export(Two(), (torch.randn(1, 4), torch.randn(1, 4)), buf, dynamo=False)
     with pytest.raises(ConversionError, match="the ONNX model has 2 inputs"):
         nape.to_graph(onnx.load_from_string(buf.getvalue()))
+
+
+# ------------------------------------------------------------------------------------- every ONNX op mapping
+def one_op(op: str, x_shape, *extra, opset: int = 18, outputs: int = 1, x_type=None, **attrs):
+    """A model ``y = op(x, *extra)``; numpy arrays in ``extra`` become initializers, None an empty input, "x" the
+    input again."""
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+    names, inits = ["x"], []
+    for i, arr in enumerate(extra):
+        if arr is None or isinstance(arr, str):
+            names.append(arr or "")
+        else:
+            inits.append(numpy_helper.from_array(np.asarray(arr), f"c{i}"))
+            names.append(f"c{i}")
+    node = helper.make_node(op, names, [f"y{i}" for i in range(outputs)], **attrs)
+    x = helper.make_tensor_value_info("x", x_type or TensorProto.FLOAT, x_shape)
+    y = helper.make_tensor_value_info("y0", TensorProto.UNDEFINED, None)
+    graph = helper.make_graph([node], op, [x], [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _onnx_cases():
+    import numpy as np
+    f = np.float32
+    i64 = np.int64
+    r = np.random.default_rng(0)
+    w = lambda *s: r.standard_normal(s).astype(f)          # noqa: E731
+    img, seq = (1, 4, 6, 6), (1, 5, 8)
+    return [
+        ("Conv", one_op("Conv", (1, 3, 8, 8), w(4, 3, 3, 3), w(4)), "conv", 112),
+        ("ConvTranspose", one_op("ConvTranspose", img, w(4, 3, 2, 2), strides=[2, 2]), "conv_transpose", 48),
+        ("Gemm", one_op("Gemm", (1, 8), w(4, 8), w(4), transB=1), "linear", 36),
+        ("MatMul", one_op("MatMul", (1, 4, 4), "x"), "matmul", 0),
+        ("BatchNormalization", one_op("BatchNormalization", img, w(4), w(4), w(4), np.ones(4, f)), "batchnorm", 8),
+        ("LayerNormalization", one_op("LayerNormalization", seq, w(8), w(8), axis=-1), "layernorm", 16),
+        ("InstanceNormalization", one_op("InstanceNormalization", img, w(4), w(4)), "groupnorm", 8),
+        ("GroupNormalization", one_op("GroupNormalization", img, w(4), w(4), num_groups=2, opset=21), "groupnorm", 8),
+        ("Relu", one_op("Relu", img), "relu", 0),
+        ("Clip", one_op("Clip", img, np.array(0, f), np.array(6, f)), "relu6", 0),
+        ("Clip", one_op("Clip", img, np.array(0, f)), "relu", 0),
+        ("Clip", one_op("Clip", img, np.array(-1, f), np.array(1, f)), "oov", 0),
+        ("LeakyRelu", one_op("LeakyRelu", img), "leaky_relu", 0),
+        ("PRelu", one_op("PRelu", img, w(4, 1, 1)), "prelu", 4),
+        ("Elu", one_op("Elu", img), "elu", 0), ("Selu", one_op("Selu", img), "elu", 0),
+        ("Celu", one_op("Celu", img), "elu", 0), ("Gelu", one_op("Gelu", img, opset=20), "gelu", 0),
+        ("Sigmoid", one_op("Sigmoid", img), "sigmoid", 0), ("Tanh", one_op("Tanh", img), "tanh", 0),
+        ("HardSwish", one_op("HardSwish", img), "hardswish", 0),
+        ("HardSigmoid", one_op("HardSigmoid", img), "hardsigmoid", 0),
+        ("Softmax", one_op("Softmax", seq), "softmax", 0), ("LogSoftmax", one_op("LogSoftmax", seq), "softmax", 0),
+        ("Add", one_op("Add", img, w(1, 4, 1, 1)), "add", 4),
+        ("Add", one_op("Add", img, np.array(0, f)), None, 0),              # x + 0: removed
+        ("Sum", one_op("Sum", img, w(1, 4, 1, 1)), "add", 4), ("Sub", one_op("Sub", img, w(1, 4, 1, 1)), "sub", 4),
+        ("Mul", one_op("Mul", img, w(6)), "mul", 6), ("Mul", one_op("Mul", img, np.array(0, f)), "zero", 0),
+        ("Div", one_op("Div", img, np.array(2, f)), "div", 0),
+        ("Concat", one_op("Concat", img, w(1, 2, 6, 6), axis=1), "concat", 72),
+        ("MaxPool", one_op("MaxPool", img, kernel_shape=[2, 2], strides=[2, 2]), "maxpool", 0),
+        ("AveragePool", one_op("AveragePool", img, kernel_shape=[3, 3]), "avgpool", 0),
+        ("GlobalAveragePool", one_op("GlobalAveragePool", img), "global_avgpool", 0),
+        ("GlobalMaxPool", one_op("GlobalMaxPool", img), "global_maxpool", 0),
+        ("Flatten", one_op("Flatten", img), "reshape", 0),
+        ("Reshape", one_op("Reshape", img, np.array([1, -1], i64)), "reshape", 0),
+        ("Squeeze", one_op("Squeeze", (1, 1, 4), np.array([1], i64)), "reshape", 0),
+        ("Unsqueeze", one_op("Unsqueeze", seq, np.array([1], i64)), "reshape", 0),
+        ("Expand", one_op("Expand", (1, 1, 4), np.array([1, 3, 4], i64)), "reshape", 0),
+        ("Tile", one_op("Tile", seq, np.array([1, 2, 1], i64)), "reshape", 0),
+        ("DepthToSpace", one_op("DepthToSpace", img, blocksize=2), "reshape", 0),
+        ("SpaceToDepth", one_op("SpaceToDepth", img, blocksize=2), "reshape", 0),
+        ("Transpose", one_op("Transpose", seq, perm=[0, 2, 1]), "transpose", 0),
+        ("Slice", one_op("Slice", img, np.array([1], i64), np.array([3], i64), np.array([1], i64)), "slice", 0),
+        ("Split", one_op("Split", img, np.array([2, 2], i64), axis=1, outputs=2), "slice", 0),
+        ("Gather", one_op("Gather", img, np.array(0, i64), axis=1), "slice", 0),
+        ("ReduceMean", one_op("ReduceMean", img, np.array([2, 3], i64), keepdims=0), "global_avgpool", 0),
+        ("ReduceSum", one_op("ReduceSum", img, np.array([1], i64)), "reduce", 0),
+        ("ReduceMax", one_op("ReduceMax", img, np.array([1], i64)), "reduce", 0),
+        ("ReduceMin", one_op("ReduceMin", img, np.array([1], i64)), "reduce", 0),
+        ("Pad", one_op("Pad", img, np.array([0, 0, 1, 1, 0, 0, 1, 1], i64)), "pad", 0),
+        ("Resize", one_op("Resize", img, None, np.array([1, 1, 2, 2], f)), "upsample", 0),
+        ("Identity", one_op("Identity", img), None, 0), ("Dropout", one_op("Dropout", img), None, 0),
+        ("Cast", one_op("Cast", img, to=1), None, 0),
+    ]
+
+
+ONNX_CASES = _onnx_cases()
+
+
+@pytest.mark.parametrize("op, model, expected, params", ONNX_CASES, ids=[c[0] for c in ONNX_CASES])
+def test_onnx_op_mapping(op, model, expected, params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if expected == "oov" else "error")
+        g = nape.to_graph(model)
+    assert g.ops == (["input", "output"] if expected is None else ["input", expected, "output"]), g.summary()
+    assert g.params == params
+    assert g.nodes[0].out_shape == tuple(d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim)[1:]
+
+
+def test_embedding_and_every_onnx_mapping_has_a_case():
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from nape_plugin.onnx import ONNX_OPS
+    table = numpy_helper.from_array(np.ones((10, 4), np.float32), "table")
+    node = helper.make_node("Gather", ["table", "ids"], ["y"])
+    graph = helper.make_graph([node], "emb", [helper.make_tensor_value_info("ids", TensorProto.INT64, (1, 6))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [table])
+    g = nape.to_graph(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]))
+    assert g.ops == ["input", "embedding", "output"] and g.params == 40 and g.nodes[1].out_shape == (6, 4)
+    assert {c[0] for c in ONNX_CASES} == set(ONNX_OPS)
