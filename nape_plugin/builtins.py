@@ -43,6 +43,17 @@ def nape_op_mappings():
 
 
 @hookimpl(trylast=True)
+def nape_register_predictors():
+    from functools import partial
+
+    from .learning_curves import LearningCurvePredictor
+    from .proxies import PROXIES, ZeroCostProxy
+    from .surrogates import GBDTPredictor
+    return {"gbdt": GBDTPredictor, "random_forest": partial(GBDTPredictor, backend="rf"),
+            "lcsvr": LearningCurvePredictor, **{p: partial(ZeroCostProxy, proxy=p) for p in PROXIES}}
+
+
+@hookimpl(trylast=True)
 def nape_register_pretrained():
     from .pretrained import shipped
     return shipped()
