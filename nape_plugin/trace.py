@@ -398,10 +398,7 @@ def _propagate(graph: fx.Graph, root: nn.Module, input_shape: tuple[int, ...], d
             args, kwargs = fx.node.map_arg((n.args, n.kwargs), env.__getitem__)
             try:
                 if n.op == "get_attr":
-                    obj: Any = root
-                    for part in n.target.split("."):
-                        obj = getattr(obj, part)
-                    env[n] = _to_meta(obj, cache)
+                    env[n] = _to_meta(_fetch(root, n.target), cache)
                 elif n.op == "call_module":
                     env[n] = _run_module(_submodule(root, n.target), args, kwargs, cache)
                 else:
