@@ -189,13 +189,16 @@ class EarlyStopping:
 def simulate_early_stopping(curves: Any, final: Any, checkpoints: Sequence[float], final_epoch: float,
                             arch: np.ndarray | None = None, delta: float = 0.05, n_warmup: int = 100,
                             predictor_factory: Callable[[], LearningCurvePredictor] = LearningCurvePredictor,
-                            refit_every: int | None = None) -> dict[str, float]:
+                            refit_every: int | None = None, run_cost: float | None = None) -> dict[str, float]:
     """Replay a sequential search over recorded runs with the early-stopping rule; returns what it saved and cost.
 
     Runs are visited in the given order. The first ``n_warmup`` train fully and fit one predictor per curve length
     (refitted on every fully trained run after each ``refit_every`` further completions, if given); every later run is
     checked at each checkpoint (``curves[:, j]`` is observed after ``checkpoints[j]`` epochs) and stopped when
-    :class:`EarlyStopping` says so. ``arch`` holds :func:`arch_features` rows (or None for curve-only predictors).
+    :class:`EarlyStopping` says so. A run that is not stopped costs ``run_cost`` epochs (default ``final_epoch``, as
+    when the checkpoints are read off the run itself; where they come from separate shorter runs, as in NAS-Bench-101,
+    pass their sum plus ``final_epoch`` and cumulative ``checkpoints``). Without the rule every run costs
+    ``final_epoch``. ``arch`` holds :func:`arch_features` rows (or None for curve-only predictors).
     Returns the epochs spent with and without the rule, the speedup, the number of stopped runs, and the regret of the
     final pick (best final accuracy among all runs minus the final accuracy of the best fully trained run).
     """
@@ -214,9 +217,10 @@ def simulate_early_stopping(curves: Any, final: Any, checkpoints: Sequence[float
             preds[k] = p.fit(curves[done, :k], final[done], None if arch is None else arch[done])
         return EarlyStopping(preds, delta)
 
+    run_cost = float(final_epoch if run_cost is None else run_cost)
     done = list(range(n_warmup))
     rule = fit(done)
-    spent = float(n_warmup * final_epoch)
+    spent = n_warmup * run_cost      # the warm-up runs record every checkpoint too
     stopped, since_fit = 0, 0
     best = float(final[done].max())
     for i in range(n_warmup, len(curves)):
@@ -227,7 +231,7 @@ def simulate_early_stopping(curves: Any, final: Any, checkpoints: Sequence[float
                 stopped += 1
                 break
         else:
-            spent += final_epoch
+            spent += run_cost
             done.append(i)
             best = max(best, float(final[i]))
             since_fit += 1
