@@ -11,9 +11,10 @@ from . import errors, spaces
 from .builder import GraphBuilder
 from .convert import to_graph
 from .graph import CompGraph, Node
+from .search import search
 
 __version__ = "0.1.0"
-__all__ = ["to_graph", "spaces", "load_pretrained", "load", "errors", "CompGraph", "Node", "GraphBuilder",
+__all__ = ["to_graph", "spaces", "load_pretrained", "load", "search", "errors", "CompGraph", "Node", "GraphBuilder",
            "__version__"]
 
 

@@ -26,6 +26,8 @@ from .errors import ConversionError, NapeError
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("convert", "nape_plugin.cli:Convert", "a network (space encoding, module factory, graph JSON) to a CG"),
     ("plugins", "nape_plugin.cli:Plugins", "list plugins, where they come from, and what they register"),
+    ("search", "nape_plugin.cli_search:Search", "predictor-guided architecture search (regularised evolution)"),
+    ("surrogate", "nape_plugin.cli_search:Surrogate", "fit, apply and evaluate a registered surrogate predictor"),
     ("naslib-eval", "nape_naslib.evaluate", "NASLib's predictor evaluation with the estimator (needs NASLib)"),
 )
 
