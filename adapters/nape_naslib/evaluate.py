@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import hashlib
 import importlib.util
 import io
 import json
@@ -144,14 +145,17 @@ def evaluate(predictor_name: str, seed: int, api: Any, space: str = "nasbench201
             search_space = model_free(search_space)
         evaluator.adapt_search_space(search_space, load_labeled=False, dataset_api=api)
         out = io.StringIO()
+        utils.set_seed(seed)        # again: every predictor sees the same sampled architectures for a seed
         with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
             start = time.perf_counter()
             results = evaluator.evaluate()
             wall = time.perf_counter() - start
     rows = []
     for r in results[1:]:
+        ytest = np.round(np.asarray(r.get("full_ytest", []), dtype=float), 4)
         rows.append({"predictor": predictor_name, "seed": seed, "train_size": int(r["train_size"]),
-                     **{m: _float(r.get(m)) for m in METRICS}, "wall_time": wall})
+                     **{m: _float(r.get(m)) for m in METRICS}, "wall_time": wall,
+                     "test_digest": hashlib.sha1(ytest.tobytes()).hexdigest()[:12]})
     return rows
 
 

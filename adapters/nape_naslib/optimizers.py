@@ -44,6 +44,12 @@ class _NapeSearch:
         self.predictor.set_ss_type(self.ss_type)
         return self.predictor
 
+    def get_model_size(self) -> float:
+        """Parameters of the history in millions (NASLib's version calls ``np.sum`` on a generator, which numpy 2
+        rejects, so its ``Trainer`` cannot even be constructed)."""
+        return sum(int(np.prod(v.size())) for name, v in self.history.named_parameters()
+                   if "auxiliary" not in name) / 1e6
+
     def _get_best_candidates(self, candidates: list, acq_fn: Any) -> list:
         predictions = self.predictor.query([m.arch for m in candidates])
         best_y = max(m.accuracy for m in self.train_data) if self.train_data else None
