@@ -257,24 +257,22 @@ class _Store:
         parsed here."""
         position = {r: k for k, r in enumerate(self.stored["rows"].tolist())} if self.stored is not None else {}
         rows = selected.tolist()
-        missing = [k for k, r in enumerate(rows) if r not in position]
-        built, archs = _build(self.space, [encodings[k] for k in missing])
-        graphs: list[Any] = [None] * len(rows)
-        for k, g in zip(missing, built):
-            graphs[k] = g
-        present = [k for k, r in enumerate(rows) if r in position]
-        if present:
-            for k, g in zip(present, _cache.unpack_graphs(self.stored, [position[rows[k]] for k in present])):
-                graphs[k] = g
-        if missing or self.stored is None:
-            self._save(table, selected[missing], built)
-        return graphs, None if present else archs
+        encoding = dict(zip(rows, encodings))
+        todo = list(dict.fromkeys(r for r in rows if r not in position))          # each missing row once
+        built, built_archs = _build(self.space, [encoding[r] for r in todo])
+        found = list(dict.fromkeys(r for r in rows if r in position))
+        by_row = dict(zip(todo, built))
+        by_row.update(zip(found, _cache.unpack_graphs(self.stored, [position[r] for r in found]) if found else []))
+        if todo or self.stored is None:
+            self._save(table, np.asarray(todo, dtype=np.int64), built)
+        archs = dict(zip(todo, built_archs))
+        return [by_row[r] for r in rows], None if found else [archs[r] for r in rows]
 
     def _save(self, table: _Table, rows: np.ndarray, graphs: list[CompGraph]) -> None:
         arrays = _cache.pack_graphs(graphs, base=self.stored)
         arrays.update(table.to_arrays())
         old_rows = self.stored["rows"] if self.stored is not None else np.zeros(0, np.int64)
-        arrays["rows"] = np.concatenate([old_rows, rows]).astype(np.int64)
+        arrays["rows"] = np.concatenate([old_rows, rows])
         arrays["key"] = np.frombuffer(self.key.encode(), dtype=np.uint8)
         try:
             _cache.write_arrays(self.path, arrays)

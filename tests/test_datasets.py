@@ -180,6 +180,12 @@ def test_cache_grows_with_new_rows(small_root, tmp_path, builds):
     assert builds["graphs"] == 4                                      # only row 4 was new
     datasets.load("nb201", root=small_root, indices=[4, 2], cache=tmp_path / "cache")
     assert builds["graphs"] == 4 and len(cache_files(tmp_path / "cache")) == 1
+    twice = datasets.load("nb201", root=small_root, indices=[6, 6, 5], cache=tmp_path / "cache")
+    assert builds["graphs"] == 6 and twice.rows.tolist() == [6, 6, 5] and twice.graphs[0] == twice.graphs[1]
+    again = datasets.load("nb201", root=small_root, indices=[5, 6], cache=tmp_path / "cache")
+    assert builds["graphs"] == 6 and again.graphs == [twice.graphs[2], twice.graphs[0]]
+    (path,) = cache_files(tmp_path / "cache")
+    assert sorted(_cache.read_arrays(path)["rows"].tolist()) == [0, 1, 2, 4, 5, 6]
     space = nape.spaces.get("nb201")
     assert ds.graphs == [space.to_graph(e) for e in ds.encodings]
 
