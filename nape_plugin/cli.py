@@ -117,6 +117,7 @@ def load_factory(target: str) -> Any:
             raise ConversionError(f"no file {module}; give the path of the Python file that defines {attr}")
         spec = importlib.util.spec_from_file_location(f"_nape_factory_{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod                # dataclasses and pickling look classes up there
         sys.path.insert(0, str(path.parent))       # so the file can import its neighbours
         try:
             spec.loader.exec_module(mod)

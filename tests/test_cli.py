@@ -14,8 +14,19 @@ from test_hookspecs import SpacePlugin  # a small search space registered as a p
 
 NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
-FACTORY = '''
+FACTORY = '''from __future__ import annotations
+
+from dataclasses import dataclass
+
 import torch.nn as nn
+from helpers import WIDTH
+
+@dataclass
+class Config:
+    width: int = WIDTH
+
+def configured():
+    return nn.Sequential(nn.Conv2d(3, Config().width, 1))
 
 def tiny(width=8, classes=10):
     return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
@@ -48,6 +59,7 @@ def tiny(width: int = 8, classes: int = 10) -> nn.Module:
 def factory_file(tmp_path):
     path = tmp_path / "models.py"
     path.write_text(FACTORY)
+    (tmp_path / "helpers.py").write_text("WIDTH = 6\n")        # a neighbour module the factory file imports
     return path
 
 
@@ -93,6 +105,11 @@ def test_convert_factory_file_to_json(capsys, factory_file):
     module = tiny(4, 5)
     assert g == nape.to_graph(module, input_shape=(3, 16, 16))
     assert g.params == sum(p.numel() for p in module.parameters())
+
+
+def test_convert_factory_file_with_dataclasses_and_neighbour_imports(capsys, factory_file):
+    code, out, _ = run(capsys, "convert", f"{factory_file}:configured", "--input-shape", "3,4,4")
+    assert code == 0 and nape.CompGraph.from_json(out).nodes[1].out_shape == (6, 4, 4)
 
 
 def test_convert_builds_on_meta_by_default_and_accepts_classes(capsys, factory_file):
@@ -147,7 +164,7 @@ def test_convert_nb201_encoding(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["{f}:tiny"], "needs input_shape=(C, H, W)"),
-    (["{f}:nope", "--input-shape", "3,8,8"], "has no 'nope'; its callables: Wide, data_dependent, not_a_module, on_meta, tiny"),
+    (["{f}:nope", "--input-shape", "3,8,8"], "has no 'nope'; its callables: Config, Wide, configured, data_dependent, dataclass, not_a_module, on_meta, tiny"),
     (["{f}:not_a_module", "--input-shape", "3,8,8"], "not_a_module() returned a int, not a torch.nn.Module"),
     (["{f}:data_dependent", "--input-shape", "3,8,8"], "failed on the meta device"),
     (["missing_dir/models.py:tiny", "--input-shape", "3,8,8"], "no file missing_dir/models.py"),
