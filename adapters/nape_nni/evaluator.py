@@ -13,11 +13,12 @@ weighted objective over the predicted accuracy, FLOPs and parameters (multi-obje
 """
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
+import hashlib
 import os
+import tempfile
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
@@ -184,24 +185,23 @@ class NapeEvaluator(Evaluator):
         return state
 
     def _dump(self) -> dict[str, Any]:
-        """What ``nni.dump`` writes (the ``ts`` engine sends evaluators to trials this way). An estimator object is
-        embedded as its saved bytes, so trials on other machines get it too."""
+        """What ``nni.dump`` writes: the ``ts`` engine sends the evaluator to each trial process this way. An estimator
+        object is saved once to ``$NAPE_CACHE_DIR/nni/`` (default ``~/.cache/nape-plugin/nni/``, named by its content)
+        and travels as that path, which trials of the local training service read; NNI's command channel cannot carry
+        the weights themselves."""
         if isinstance(self.estimator, (str, os.PathLike)):
-            est: Any = os.fspath(self.estimator)
+            est = os.fspath(self.estimator)
+        elif hasattr(self.estimator, "save"):
+            est = _saved_path(self.estimator)
         else:
-            if not hasattr(self.estimator, "save"):
-                raise NapeError(f"{type(self.estimator).__name__} has no save(path); nni.dump needs an estimator name, "
-                                "a saved estimator's path, or an estimator with save()")
-            est = {"saved_estimator": _estimator_bytes(self.estimator)}
+            raise NapeError(f"{type(self.estimator).__name__} has no save(path); nni.dump needs an estimator name, a "
+                            "saved estimator's path, or an estimator with save()")
         return {"estimator": est, "objective": self.objective, "input_shape": self.input_shape,
                 "batch_size": self.batch_size, "num_threads": self.num_threads, "cache_size": self.cache_size}
 
     @classmethod
     def _load(cls, **ir: Any) -> "NapeEvaluator":
-        est = ir.pop("estimator")
-        if isinstance(est, dict) and "saved_estimator" in est:
-            est = nape.load(io.BytesIO(base64.b64decode(est["saved_estimator"])))
-        return cls(est, **ir)
+        return cls(ir.pop("estimator"), **ir)
 
 
 def _sample_key(model: Any) -> tuple | None:
@@ -218,10 +218,17 @@ def _load_estimator(estimator: str | os.PathLike) -> Any:
     return nape.load_pretrained(estimator)
 
 
-def _estimator_bytes(estimator: Any) -> str:
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "estimator.pt")
-        estimator.save(path)
-        with open(path, "rb") as f:
-            return base64.b64encode(f.read()).decode()
+def _saved_path(estimator: Any) -> str:
+    """Where ``estimator`` is saved for trial processes: a file named by the digest of its content."""
+    folder = Path(os.environ.get("NAPE_CACHE_DIR") or Path.home() / ".cache" / "nape-plugin") / "nni"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    os.close(fd)
+    try:
+        estimator.save(tmp)
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()[:20]
+        path = folder / f"estimator-{digest}.pt"
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return str(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,14 +117,19 @@ def test_nas_experiment_sequential_raw(estimator, nb201, tmp_path, monkeypatch):
     assert list(scores) == sorted(scores, reverse=True)
 
 
-def test_serialisable_for_pickle_and_nni_dump(estimator, nb201, tmp_path):
+def test_serialisable_for_pickle_and_nni_dump(estimator, nb201, tmp_path, monkeypatch):
     ev = NapeEvaluator(estimator, objective={"accuracy": 1.0, "flops": -0.01})
     model = frozen(SimplifiedModelSpace.from_model(nb201, ev), 1, seed=2)[0]
     expected = ev.evaluate(model)
     assert pickle.loads(pickle.dumps(ev)).evaluate(model) == pytest.approx(expected)
-    # the `ts` engine sends the frozen model space, evaluator included, to a trial process through nni.dump
-    loaded = nni.load(nni.dump(model))
+    # the `ts` engine sends the frozen model space, evaluator included, to a trial process through nni.dump; the
+    # estimator travels as the path of a saved copy (NNI's command channel breaks on large messages)
+    monkeypatch.setenv("NAPE_CACHE_DIR", str(tmp_path))
+    dumped = nni.dump(model)
+    assert len(dumped) < 4096
+    loaded = nni.load(dumped)
     assert isinstance(loaded.evaluator, NapeEvaluator) and loaded.evaluator is not ev
+    assert Path(loaded.evaluator.estimator).parent == tmp_path / "nni"
     with loaded.evaluator.mock_runtime(loaded):                     # what NNI's trial entry point does
         loaded.execute()
     assert loaded.metric == pytest.approx(expected["default"])
