@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import io
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,14 +22,14 @@ from torch import Tensor, nn
 
 from . import __version__
 from .convert import to_graph
-from .errors import EmptyBatchError, NotFittedError, WeightsError
+from .errors import EmptyBatchError, LengthMismatchError, NotFittedError, WeightsError
 from .features import FEATURE_VERSION, NUM_NODE_FEATURES
 from .graph import CompGraph
 from .labels import FamilyScaler, check_labels
 from .losses import nt_xent, pairwise_rank_loss, weighted_head_mse
 from .nn import GraphEncoder, HeadEnsemble, fuzzy_cmeans, memberships
 from .progress import progress_bar
-from .tensorize import GraphTable
+from .tensorize import PackedGraphs
 from .training import atomic_save, train
 
 FORMAT = "nape-plugin/estimator"
@@ -85,7 +84,8 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             ensemble; 0 disables it.
         finetune: fine-tuning path for ``fit`` on a trained estimator; ``"auto"`` picks by sample count.
         finetune_epochs: passes over the fine-tuning samples (``None``: by mode).
-        seed: all randomness. progress: show bars (``None``: on terminals only).
+        seed: all randomness. device: torch device for training and inference.
+        progress: show bars (``None``: on terminals only).
     """
 
     def __init__(self, conv: str = "dag", width: int = 64, layers: int = 4, embed_dim: int = 64, num_heads: int = 4,
@@ -93,7 +93,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                  rank_weight: float = 1.0, contrastive_epochs: int = 10, epochs: int = 40, batch_size: int = 64,
                  lr: float = 1e-3, weight_decay: float = 1e-4, flops_weight: float = 0.0, finetune: str = "auto",
                  finetune_epochs: int | None = None, adapter_width: int = 16, seed: int = 0,
-                 progress: bool | None = None):
+                 device: str = "cpu", progress: bool | None = None):
         self.conv = conv
         self.width = width
         self.layers = layers
@@ -113,13 +113,21 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         self.finetune_epochs = finetune_epochs
         self.adapter_width = adapter_width
         self.seed = seed
+        self.device = device
         self.progress = progress
 
     # --------------------------------------------------------------------------------------------------- helpers
-    def _graphs(self, items: Sequence[Any], context: dict[str, Any]) -> list[CompGraph]:
-        if items is None or len(items) == 0:
+    def _pack(self, items: Sequence[Any] | PackedGraphs, context: dict[str, Any]) -> PackedGraphs:
+        """``items`` as packed tensors (CompGraphs as they are, other objects through ``nape.to_graph``)."""
+        if isinstance(items, PackedGraphs):
+            packed = items
+        elif items is None or len(items) == 0:
+            packed = PackedGraphs()
+        else:
+            packed = PackedGraphs([g if isinstance(g, CompGraph) else to_graph(g, **context) for g in items])
+        if len(packed) == 0:
             raise EmptyBatchError("got no graphs; pass a non-empty list of CompGraphs or objects nape.to_graph accepts")
-        return [g if isinstance(g, CompGraph) else to_graph(g, **context) for g in items]
+        return packed
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -129,21 +137,17 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
     def _new_model(self) -> GennapeModel:
         return GennapeModel(self.conv, self.width, self.layers, self.embed_dim, self.num_heads)
 
-    @staticmethod
-    def _mflops(graphs: Sequence[CompGraph]) -> np.ndarray:
-        return np.array([g.flops / 1e6 for g in graphs])
-
     def _weights(self, base: Tensor) -> Tensor:
         """Fuzzy memberships of base embeddings in the fitted clusters, ``(batch, K)``."""
-        return memberships(base, self.centers_.to(base.dtype), self.fuzzifier)
+        return memberships(base, self.centers_.to(base.device, base.dtype), self.fuzzifier)
 
-    def _flops_z(self, graphs: Sequence[CompGraph]) -> np.ndarray:
+    def _flops_z(self, packed: PackedGraphs) -> np.ndarray:
         mu, sd = self.flops_stats_
-        return (np.log10(self._mflops(graphs) + 1e-3) - mu) / sd
+        return (np.log10(packed.mflops + 1e-3) - mu) / sd
 
     # ------------------------------------------------------------------------------------------------- training
-    def fit(self, graphs: Sequence[Any], y: Sequence[float], groups: Sequence[str] | None = None,
-            unlabelled: Sequence[Any] | None = None, mode: str | None = None, checkpoint_dir: str | None = None,
+    def fit(self, graphs: Sequence[Any] | PackedGraphs, y: Sequence[float], groups: Sequence[str] | None = None,
+            unlabelled: Sequence[Any] | PackedGraphs | None = None, mode: str | None = None, checkpoint_dir: str | None = None,
             **context: Any) -> "GennapeEstimator":
         """Pretrain from scratch (no weights yet) or fine-tune (weights present); returns self.
 
@@ -155,33 +159,34 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             mode: fine-tuning path, overriding ``self.finetune``.
             checkpoint_dir: resumable checkpoints of each pretraining stage. Pretraining only.
         """
-        graphs = self._graphs(graphs, context)
-        y = check_labels(y, len(graphs))
+        packed = self._pack(graphs, context)
+        y = check_labels(y, len(packed))
         if not hasattr(self, "model_"):
-            return self._pretrain(graphs, y, groups, unlabelled or [], checkpoint_dir)
-        return self._finetune(graphs, y, mode or self.finetune)
+            extra = None if unlabelled is None or len(unlabelled) == 0 else self._pack(unlabelled, {})
+            return self._pretrain(packed, y, groups, extra, checkpoint_dir)
+        return self._finetune(packed, y, mode or self.finetune)
 
-    def _pretrain(self, graphs: list[CompGraph], y: np.ndarray, groups: Sequence[str] | None,
-                  unlabelled: Sequence[Any], checkpoint_dir: str | None) -> "GennapeEstimator":
+    def _pretrain(self, labelled: PackedGraphs, y: np.ndarray, groups: Sequence[str] | None,
+                  unlabelled: PackedGraphs | None, checkpoint_dir: str | None) -> "GennapeEstimator":
         torch.manual_seed(self.seed)
-        groups = [str(g) for g in groups] if groups is not None else ["train"] * len(graphs)
-        check_labels(np.zeros(len(groups)), len(graphs))
-        self.model_ = self._new_model()
+        n = len(labelled)
+        groups = [str(g) for g in groups] if groups is not None else ["train"] * n
+        if len(groups) != n:
+            raise LengthMismatchError(f"got {n} graphs but {len(groups)} groups; pass one family per graph")
+        device = torch.device(self.device)
+        self.model_ = model = self._new_model().to(device)
         self.scaler_ = FamilyScaler(self.standardise, self.flops_aware)
-        z = self.scaler_.fit_transform(y, groups, self._mflops(graphs))
-        logf = np.log10(self._mflops(graphs) + 1e-3)
+        z = self.scaler_.fit_transform(y, groups, labelled.mflops)
+        logf = np.log10(labelled.mflops + 1e-3)
         self.flops_stats_ = (float(logf.mean()), float(logf.std() or 1.0))
         self.family_ = None
-        table = GraphTable()
-        items = table.encode_all(graphs)
-        gid = {g: i for i, g in enumerate(sorted(set(groups)))}
-        for d, zi, gi in zip(items, z, groups):
-            d.y = torch.tensor([zi], dtype=torch.float32)
-            d.group = torch.tensor([gid[gi]])
+        packed = labelled if unlabelled is None else PackedGraphs.concat([labelled, unlabelled])
+        extra = len(packed) - n
+        families = sorted(set(groups))
+        packed.y = np.concatenate([z, np.zeros(extra)])
+        packed.group = np.array([families.index(g) for g in groups] + [0] * extra)
         ck = (lambda stage: None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"{stage}.pt"))
-        model = self.model_
         if self.contrastive_epochs > 0:
-            extra = table.encode_all(self._graphs(unlabelled, {})) if len(unlabelled) else []
             gen = torch.Generator().manual_seed(self.seed + 1)
 
             def contrast(batch) -> Tensor:
@@ -189,16 +194,19 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 views = []
                 for _ in range(2):
                     x, ei, u = augment(batch.x, batch.edge_index, batch.batch, batch.u, gen)
-                    views.append(model.project(model.encoder(x, ei, batch.batch, u)))
+                    views.append(model.project(model.encoder(x.to(device), ei.to(device), batch.batch.to(device),
+                                                             u.to(device))))
                 return nt_xent(*views)
 
-            train(list(model.encoder.parameters()) + list(model.project.parameters()), items + extra, table.collate,
-                  contrast, epochs=self.contrastive_epochs, batch_size=max(self.batch_size, 128), lr=self.lr,
-                  weight_decay=self.weight_decay, seed=self.seed, desc="contrastive", progress=self.progress,
-                  checkpoint=ck("contrastive"), state=model.state_dict, load_state=model.load_state_dict)
-        self.centers_ = self._cluster(items, table, init=None)
+            train(list(model.encoder.parameters()) + list(model.project.parameters()), range(len(packed)),
+                  packed.batch, contrast, epochs=self.contrastive_epochs, batch_size=max(self.batch_size, 128),
+                  lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, desc="contrastive",
+                  progress=self.progress, checkpoint=ck("contrastive"), state=model.state_dict,
+                  load_state=model.load_state_dict)
+        self.centers_ = self._cluster(packed, n, init=None)
 
         def supervised(batch) -> Tensor:
+            batch = batch.to(device)
             base, h = model.embed(batch)
             heads = model.heads(h)
             u = self._weights(base.detach())
@@ -211,9 +219,9 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
 
         def recluster(epoch: int) -> None:
             if self.num_heads > 1 and (epoch + 1) % 5 == 0:
-                self.centers_ = self._cluster(items, table, init=self.centers_.numpy())
+                self.centers_ = self._cluster(packed, n, init=self.centers_.cpu().numpy())
 
-        train(model.parameters(), items, table.collate, supervised, epochs=self.epochs, batch_size=self.batch_size,
+        train(model.parameters(), range(n), packed.batch, supervised, epochs=self.epochs, batch_size=self.batch_size,
               lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, desc="supervised", progress=self.progress,
               checkpoint=ck("supervised"), state=lambda: {"model": model.state_dict(), "centers": self.centers_},
               load_state=lambda s: (model.load_state_dict(s["model"]), setattr(self, "centers_", s["centers"])),
@@ -221,34 +229,35 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         self.n_features_in_ = NUM_NODE_FEATURES
         return self
 
-    def _cluster(self, items: list, table: GraphTable, init: np.ndarray | None, sample: int = 4000) -> Tensor:
+    def _cluster(self, packed: PackedGraphs, n: int, init: np.ndarray | None, sample: int = 4000) -> Tensor:
+        """Fuzzy c-means centres of the base embeddings of (a sample of) the first ``n`` graphs."""
+        device = next(self.model_.parameters()).device
         if self.num_heads == 1:
-            return torch.zeros(1, self.embed_dim)
+            return torch.zeros(1, self.embed_dim, device=device)
         rng = np.random.default_rng(self.seed)
-        idx = rng.choice(len(items), size=min(sample, len(items)), replace=False)
-        base = self._embed_items([items[i] for i in idx], table, base_only=True)
+        idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+        base = self._embed_packed(packed, idx, base_only=True)
         centers, _ = fuzzy_cmeans(base, self.num_heads, self.fuzzifier, seed=self.seed, init=init)
-        return torch.tensor(centers, dtype=torch.float32)
+        return torch.tensor(centers, dtype=torch.float32, device=device)
 
-    def _finetune(self, graphs: list[CompGraph], y: np.ndarray, mode: str) -> "GennapeEstimator":
+    def _finetune(self, packed: PackedGraphs, y: np.ndarray, mode: str) -> "GennapeEstimator":
         if mode not in FINETUNE_MODES:
             raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {FINETUNE_MODES}")
-        if len(graphs) < 2:
-            raise EmptyBatchError(f"fine-tuning needs at least 2 labelled graphs, got {len(graphs)}")
+        if len(packed) < 2:
+            raise EmptyBatchError(f"fine-tuning needs at least 2 labelled graphs, got {len(packed)}")
         if mode == "auto":
-            mode = "heads" if len(graphs) < 100 else "adapter"
+            mode = "heads" if len(packed) < 100 else "adapter"
         torch.manual_seed(self.seed)
-        model = self.model_
+        device = torch.device(self.device)
+        model = self.model_.to(device)
+        self.centers_ = self.centers_.to(device)
         self.scaler_.stats_.pop(TARGET, None)
-        z = self.scaler_.fit_transform(y, [TARGET] * len(graphs), self._mflops(graphs))
+        z = self.scaler_.fit_transform(y, [TARGET] * len(packed), packed.mflops)
         self.family_ = TARGET
-        table = GraphTable()
-        items = table.encode_all(graphs)
-        for d, zi in zip(items, z):
-            d.y = torch.tensor([zi], dtype=torch.float32)
-            d.group = torch.tensor([0])
+        packed.y = z
         if mode == "adapter" and model.adapter is None:
             model.attach_adapter(self.adapter_width)
+            model.to(device)
         for p in model.parameters():
             p.requires_grad_(False)
         trainable = {"rescale": [model.heads.w2, model.heads.b2], "heads": list(model.heads.parameters()),
@@ -261,6 +270,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         lr = self.lr * (0.3 if mode == "full" else 1.0)
 
         def step(batch) -> Tensor:
+            batch = batch.to(device)
             base, h = model.embed(batch)
             heads = model.heads(h)
             u = self._weights(base.detach())
@@ -270,8 +280,9 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y)
 
         model.train()
-        train(trainable, items, table.collate, step, epochs=epochs, batch_size=min(32, len(items)), lr=lr,
-              weight_decay=self.weight_decay, seed=self.seed, desc=f"fine-tune ({mode})", progress=self.progress)
+        train(trainable, range(len(packed)), packed.batch, step, epochs=epochs, batch_size=min(32, len(packed)),
+              lr=lr, weight_decay=self.weight_decay, seed=self.seed, desc=f"fine-tune ({mode})",
+              progress=self.progress)
         for p in model.parameters():
             p.requires_grad_(True)
         self.finetune_mode_ = mode
@@ -279,76 +290,73 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
 
     # ----------------------------------------------------------------------------------------------- inference
     @torch.no_grad()
-    def _embed_items(self, items: list, table: GraphTable, base_only: bool = False, batch_size: int = 256,
-                     progress: bool | None = False) -> np.ndarray:
+    def _embed_packed(self, packed: PackedGraphs, indices: np.ndarray, base_only: bool = False,
+                      batch_size: int = 256) -> np.ndarray:
         model = self.model_
+        device = next(model.parameters()).device
         was = model.training
         model.eval()
         out = []
-        bar = progress_bar(total=len(items), desc="embed", enabled=progress)
-        for i in range(0, len(items), batch_size):
-            batch = table.collate(items[i:i + batch_size])
-            base, h = model.embed(batch)
-            out.append((base if base_only else h).numpy())
-            bar.update(len(batch))
-        bar.close()
+        for i in range(0, len(indices), batch_size):
+            base, h = model.embed(packed.batch(indices[i:i + batch_size]).to(device))
+            out.append((base if base_only else h).cpu().numpy())
         model.train(was)
         return np.concatenate(out)
 
     @torch.no_grad()
-    def _raw(self, graphs: list[CompGraph], batch_size: int, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
+    def _raw(self, packed: PackedGraphs, batch_size: int, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
         """``(memberships (n, K), head outputs (n, K))`` in standardised units."""
         self._check_fitted()
         model = self.model_
+        device = next(model.parameters()).device
         was = model.training
         model.eval()
-        table = GraphTable()
-        show = progress if progress is not None else (self.progress if len(graphs) > 2000 else False)
-        bar = progress_bar(total=len(graphs), desc="predict", enabled=show)
+        show = progress if progress is not None else (self.progress if len(packed) > 2000 else False)
+        bar = progress_bar(total=len(packed), desc="predict", enabled=show)
         us, hs = [], []
-        for i in range(0, len(graphs), batch_size):
-            batch = table.collate(table.encode_all(graphs[i:i + batch_size]))
-            base, h = model.embed(batch)
-            us.append(self._weights(base).numpy())
-            hs.append(model.heads(h).numpy())
-            bar.update(batch.num_graphs)
+        for i in range(0, len(packed), batch_size):
+            chunk = np.arange(i, min(i + batch_size, len(packed)))
+            base, h = model.embed(packed.batch(chunk).to(device))
+            us.append(self._weights(base).cpu().numpy())
+            hs.append(model.heads(h).cpu().numpy())
+            bar.update(len(chunk))
         bar.close()
         model.train(was)
         return np.concatenate(us), np.concatenate(hs)
 
-    def _to_output(self, z: np.ndarray, graphs: list[CompGraph]) -> np.ndarray:
-        return self.scaler_.inverse(z, self.family_, self._mflops(graphs))
+    def _to_output(self, z: np.ndarray, packed: PackedGraphs) -> np.ndarray:
+        return self.scaler_.inverse(z, self.family_, packed.mflops)
 
-    def predict(self, graphs: Sequence[Any], return_std: bool = False, batch_size: int = 256,
+    def predict(self, graphs: Sequence[Any] | PackedGraphs, return_std: bool = False, batch_size: int = 256,
                 progress: bool | None = None, **context: Any):
         """Predicted accuracy per graph, shape ``(n,)``; with ``return_std``, also the spread across heads.
 
         Zero-shot, scores are in the training families' averaged units (rank them); after fine-tuning with
         ``fit(graphs, y)``, they are in the units of ``y``.
         """
-        graphs = self._graphs(graphs, context)
-        u, heads = self._raw(graphs, batch_size, progress)
+        packed = self._pack(graphs, context)
+        u, heads = self._raw(packed, batch_size, progress)
         z = (u * heads).sum(1)
         if self.flops_weight and self.family_ is None:
-            z = (1 - self.flops_weight) * z + self.flops_weight * self._flops_z(graphs)
-        mean = self._to_output(z, graphs)
+            z = (1 - self.flops_weight) * z + self.flops_weight * self._flops_z(packed)
+        mean = self._to_output(z, packed)
         if not return_std:
             return mean
         sd_z = np.sqrt((u * (heads - (u * heads).sum(1, keepdims=True)) ** 2).sum(1))
-        scale = np.abs(self._to_output(np.ones_like(z), graphs) - self._to_output(np.zeros_like(z), graphs))
+        scale = np.abs(self._to_output(np.ones_like(z), packed) - self._to_output(np.zeros_like(z), packed))
         return mean, sd_z * scale
 
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
-        graphs = self._graphs(graphs, context)
-        _, heads = self._raw(graphs, batch_size, False)
-        return np.stack([self._to_output(heads[:, k], graphs) for k in range(heads.shape[1])])
+        packed = self._pack(graphs, context)
+        _, heads = self._raw(packed, batch_size, False)
+        return np.stack([self._to_output(heads[:, k], packed) for k in range(heads.shape[1])])
 
     def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Graph embeddings ``(n, embed_dim)`` from the encoder."""
         self._check_fitted()
-        table = GraphTable()
-        return self._embed_items(table.encode_all(self._graphs(graphs, context)), table, True, batch_size)
+        packed = self._pack(graphs, context)
+        return self._embed_packed(packed, np.arange(len(packed)), True, batch_size)
 
     # ------------------------------------------------------------------------------------------------ persist
     def save(self, path: str | os.PathLike, card: dict | None = None) -> None:
@@ -358,7 +366,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
                 "nape_version": __version__, "params": self.get_params(),
                 "adapter_width": m.adapter.embed_dim if m.adapter is not None else 0,
-                "state_dict": m.state_dict(), "centers": self.centers_,
+                "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}, "centers": self.centers_.cpu(),
                 "scaler": {"standardise": self.scaler_.standardise, "flops_aware": self.scaler_.flops_aware,
                            "stats": {k: list(v) for k, v in self.scaler_.stats_.items()}},
                 "flops_stats": list(self.flops_stats_), "family": self.family_,
