@@ -1,4 +1,4 @@
-"""Search quality with the estimator as NNI evaluator, on NNI's NAS-Bench-201 space (docs/results.md, "NNI integration").
+"""Search quality with the estimator as NNI evaluator on NNI's NAS-Bench-201 space (docs/results.md, NNI integration).
 
 For each seed, NNI's RegularizedEvolution (population 100, sample 25: NNI's defaults) evaluates ``--models`` models,
 scored by (a) ``NapeEvaluator`` zero-shot, (b) ``NapeEvaluator`` after fine-tuning on 50 random labelled cells,
@@ -109,8 +109,8 @@ def main() -> None:
         print(f"seed {seed}: " + ", ".join(f"{k.split(')')[0]})={v[-1]:.2f}" for k, v in rows.items()), flush=True)
 
     best = max(truth.values())
-    print(f"\nNNI NasBench201 space, seeds 0-{args.seeds - 1}, {args.models} models per search; best cell in the space: "
-          f"{best:.2f}%; fine-tuning took {np.mean(fit_secs):.1f} s on average")
+    print(f"\nNNI NasBench201 space, seeds 0-{args.seeds - 1}, {args.models} models per search; best cell in the "
+          f"space: {best:.2f}%; fine-tuning took {np.mean(fit_secs):.1f} s on average")
     print("\n| search | true CIFAR-10 test acc. of the pick (%), mean ± std | min | s per 1,000 models |")
     print("|---|---|---|---|")
     for name, accs in rows.items():

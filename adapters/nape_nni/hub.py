@@ -126,7 +126,7 @@ def identify(obj: Any) -> HubSpace | None:
 
 
 def strip_scope(sample: Mapping[str, Any]) -> dict[str, Any]:
-    """``sample`` without the longest label prefix ending in ``/`` that all its labels share (``cell/0_1`` -> ``0_1``)."""
+    """``sample`` without the longest label prefix ending in ``/`` that all its labels share (``cell/0_1``: ``0_1``)."""
     keys = [str(k) for k in sample]
     if not keys:
         return {}

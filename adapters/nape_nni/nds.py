@@ -6,7 +6,7 @@ preprocesses its two inputs (1x1 ReLU-conv-BN, or a factorized reduction after a
 ``num_nodes_per_cell`` nodes as the sum of two ops on chosen earlier states, and concatenates all nodes (``merge_op``
 ``"all"``) or those no other node reads (``"loose_end"``).
 
-Differences from NAS-Bench-301's DARTS network (the benchmark's ``Network`` of the DARTS code base) that the graph keeps:
+Differences from NAS-Bench-301's DARTS network (``Network`` of the DARTS code base) that the graph keeps:
 width and depth are choices (16/24/32 channels, 4 to 20 cells; the benchmark trains width 32, 8 cells), and NNI's
 factorized reduction pads its input before the shifted 1x1 convolution (a ``pad`` and a ``slice`` node where the DARTS
 code only slices).
