@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["NapeEvaluator", "surrogate_filter", "SurrogateFilter", "search", "SearchResult", "sample_graph",
-           "trace_model"]
+__all__ = ["NapeEvaluator", "surrogate_filter", "SurrogateFilter", "search", "SearchResult", "BatchedEngine",
+           "sample_graph", "trace_model"]
 
 _WHERE = {"NapeEvaluator": "evaluator", "surrogate_filter": "strategy", "SurrogateFilter": "strategy",
-          "search": "runner", "SearchResult": "runner", "sample_graph": "convert", "trace_model": "trace"}
+          "search": "runner", "SearchResult": "runner", "BatchedEngine": "engine", "sample_graph": "convert",
+          "trace_model": "trace"}
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from nni.nas.execution import SequentialExecutionEngine
 from nni.nas.space import ExecutableModelSpace, ModelStatus, SimplifiedModelSpace
 
+from .engine import BatchedEngine
 from .evaluator import NapeEvaluator, Objective
 
 __all__ = ["SearchResult", "search"]
@@ -64,7 +65,7 @@ def _in_process(quiet: bool) -> Iterator[None]:
 
 def search(model_space: Any, strategy: Any = None, *, estimator: Any = "default", objective: Objective = None,
            evaluator: Any = None, max_models: int = 1000, top_k: int = 10, seed: int | None = None,
-           quiet: bool = True) -> SearchResult:
+           batch_size: int = 1, quiet: bool = True) -> SearchResult:
     """Explore ``model_space`` with ``strategy`` (default: NNI's ``RegularizedEvolution``), scoring every model with
     the estimator, in this process; returns the ``top_k`` models with their predictions.
 
@@ -75,6 +76,8 @@ def search(model_space: Any, strategy: Any = None, *, estimator: Any = "default"
         evaluator: a ready :class:`NapeEvaluator`, or any NNI evaluator (then ``top`` holds samples and scores only).
         max_models: models to evaluate (the engine's budget).
         seed: seed of the default strategy.
+        batch_size: with a :class:`NapeEvaluator`, score models ``batch_size`` at a time (:class:`BatchedEngine`: to
+            the strategy, that many parallel workers); 1 runs NNI's sequential engine, one model after another.
         quiet: silence NNI's per-model log lines.
     """
     from nni.nas.strategy import RegularizedEvolution
@@ -85,7 +88,10 @@ def search(model_space: Any, strategy: Any = None, *, estimator: Any = "default"
         space.evaluator = evaluator
     else:   # NNI's format for multi-trial search: the strategy handles the simplified choices, not the module tree
         space = SimplifiedModelSpace.from_model(model_space, evaluator)
-    engine = SequentialExecutionEngine(max_model_count=max_models)
+    if batch_size > 1 and isinstance(evaluator, NapeEvaluator):
+        engine = BatchedEngine(evaluator, batch_size, max_model_count=max_models)
+    else:
+        engine = SequentialExecutionEngine(max_model_count=max_models)
     start = time.perf_counter()
     with _in_process(quiet):
         strategy(space, engine)

@@ -183,3 +183,24 @@ def test_search_returns_the_best_models_with_predictions(estimator, nb201):
     multi = search(nb201, Random(seed=1), estimator=estimator, objective={"accuracy": 1.0, "params": -1.0},
                    max_models=15, top_k=3)
     assert all(t["score"] == pytest.approx(t["accuracy"] - t["params"]) for t in multi.top)
+
+
+class _Counting:
+    """An estimator wrapper recording the size of every prediction call."""
+
+    def __init__(self, estimator):
+        self.estimator, self.calls = estimator, []
+
+    def predict(self, graphs, **kwargs):
+        self.calls.append(len(graphs))
+        return self.estimator.predict(graphs, **kwargs)
+
+
+def test_batched_engine_scores_queued_models_in_one_call(estimator, nb201):
+    counting = _Counting(estimator)
+    result = search(nb201, RegularizedEvolution(population_size=12, sample_size=3, seed=0),
+                    evaluator=NapeEvaluator(counting), max_models=30, batch_size=8)
+    assert len(result.history) == 30                                # the budget holds with a part-filled last batch
+    assert sum(counting.calls) == 30 and max(counting.calls) == 8 and len(counting.calls) <= 5
+    graphs = [nape.to_graph(s, model_space=nb201) for s, _ in result.history]
+    assert np.allclose([score for _, score in result.history], estimator.predict(graphs))
