@@ -1,0 +1,144 @@
+"""Cheap surrogates against each other (and the estimator, when given) at the same label budgets.
+
+    python benchmarks/surrogates.py                                   # nb101, nb201, nb301; 5 seeds
+    python benchmarks/surrogates.py --families nb201 --estimator default
+
+Per family and seed, a random permutation of the table (NB101: a fixed random pool of 6,000 rows) gives a test set of
+the last ``--test`` rows (NB301: every row not used for training) and nested training sets of 20/50/128/1,000 rows
+(NB301: 20/50/128/400). Trained surrogates: gradient-boosted trees on the CG features of nape_plugin.surrogates with
+scikit-learn's HistGradientBoostingRegressor (``gbdt``, the default), LightGBM and XGBoost, and a random forest;
+training-free: FLOPs and params from the CG and, on NB201 and TNB101, the published zero-cost proxies of the table
+(scored on the test cells that have them). With ``--estimator NAME``, the pretrained estimator zero-shot and fine-tuned
+with ``fit(graphs, y)`` on the same training sets. Reported: Spearman and Kendall tau on the test set (mean ± std over
+seeds), fit time, and query time per architecture (features + model, graphs already built; the time to build a graph
+is printed per family).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scipy.stats import kendalltau, spearmanr  # noqa: E402
+
+from nape_plugin import datasets  # noqa: E402
+from nape_plugin.surrogates import GBDTPredictor  # noqa: E402
+
+BUDGETS = {"nb101": [20, 50, 128, 1000], "nb201": [20, 50, 128, 1000], "nb301": [20, 50, 128, 400],
+           "tnb101_micro": [20, 50, 128, 1000]}
+TRAINED = {"gbdt (hist)": dict(backend="hist"), "gbdt (lightgbm)": dict(backend="lightgbm"),
+           "gbdt (xgboost)": dict(backend="xgboost"), "random forest": dict(backend="rf", n_estimators=300)}
+PUBLISHED = {"nb201": ("nb201/nb201_zc_proxies_c10.csv", "net_str", ("synflow", "jacov", "nwot", "snip")),
+             "tnb101_micro": ("tnb101/tnb101_micro_class_scene.csv", "net", ("synflow", "jacov", "nwot", "snip"))}
+
+
+def load(family: str, pool: int):
+    path = datasets.default_root() / datasets.FAMILIES[family].path
+    with open(path, newline="") as fh:
+        n_rows = sum(1 for _ in csv.reader(fh)) - 1
+    rows = np.random.default_rng(0).permutation(n_rows)[:pool] if pool and pool < n_rows else np.arange(n_rows)
+    t = time.perf_counter()
+    ds = datasets.load(family, indices=rows.tolist())
+    t_build = time.perf_counter()
+    ds.space.to_graph(ds.archs[0])
+    for a in ds.archs[:200]:
+        ds.space.to_graph(a)
+    per_graph = (time.perf_counter() - t_build) / 200
+    print(f"{family}: {len(ds)} architectures loaded in {time.perf_counter() - t:.0f} s; direct graph build "
+          f"{1e3 * per_graph:.2f} ms per architecture", flush=True)
+    return ds
+
+
+def published_proxies(family: str, ds) -> dict[str, np.ndarray]:
+    if family not in PUBLISHED:
+        return {}
+    file, key, names = PUBLISHED[family]
+    with open(datasets.default_root() / file, newline="") as fh:
+        table = {ds.space.parse(datasets.FAMILIES[family].decode(r[key]) if family != "nb201" else r[key]):
+                 r for r in csv.DictReader(fh)}
+    return {n: np.array([float(table[a][n]) if a in table else np.nan for a in ds.archs]) for n in names}
+
+
+def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    ok = np.isfinite(pred)
+    return spearmanr(pred[ok], y[ok]).statistic, kendalltau(pred[ok], y[ok]).statistic
+
+
+def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list[str]:
+    y, graphs = ds.labels, ds.graphs
+    n = len(y)
+    budgets = [b for b in BUDGETS[family] if b < n - 50]
+    results: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
+    zero_shot = {"flops": np.array([g.flops for g in graphs], float),
+                 "params": np.array([g.params for g in graphs], float), **published_proxies(family, ds)}
+    est = None
+    if estimator:
+        import nape_plugin as nape
+        est = nape.load_pretrained(estimator)
+        t = time.perf_counter()
+        zero_shot[f"estimator {estimator} (zero-shot)"] = est.predict(graphs, progress=False)
+        print(f"estimator zero-shot: {1e3 * (time.perf_counter() - t) / n:.2f} ms per architecture", flush=True)
+    for seed in range(seeds):
+        perm = np.random.default_rng(seed).permutation(n)
+        test = perm[-min(n_test, n - max(budgets)):]
+        tg = [graphs[i] for i in test]
+        for name, values in zero_shot.items():
+            results.setdefault((name, 0), []).append((*_scores(values[test], y[test]), 0.0, float("nan")))
+        for b in budgets:
+            tr = perm[:b]
+            trg = [graphs[i] for i in tr]
+            for name, kw in TRAINED.items():
+                t = time.perf_counter()
+                m = GBDTPredictor(random_state=seed, **kw).fit(trg, y[tr])
+                fit_s = time.perf_counter() - t
+                t = time.perf_counter()
+                p = m.predict(tg)
+                q_ms = 1e3 * (time.perf_counter() - t) / len(tg)
+                results.setdefault((name, b), []).append((*_scores(p, y[test]), fit_s, q_ms))
+            if est is not None:
+                ft = nape.load_pretrained(estimator)
+                t = time.perf_counter()
+                ft.fit(trg, y[tr])
+                fit_s = time.perf_counter() - t
+                t = time.perf_counter()
+                p = ft.predict(tg, progress=False)
+                q_ms = 1e3 * (time.perf_counter() - t) / len(tg)
+                results.setdefault((f"estimator {estimator} (fine-tuned)", b), []).append(
+                    (*_scores(p, y[test]), fit_s, q_ms))
+        print(f"  {family} seed {seed} done", flush=True)
+    out = []
+    for (name, b), vals in results.items():
+        v = np.array(vals, dtype=float)
+        q = f"{np.nanmean(v[:, 3]):.3f}" if np.isfinite(v[:, 3]).any() else "-"
+        out.append(f"| {family} | {name} | {b} | {v[:, 0].mean():.3f} ± {v[:, 0].std():.3f} | "
+                   f"{v[:, 1].mean():.3f} ± {v[:, 1].std():.3f} | {v[:, 2].mean():.2f} | {q} |")
+    print("\n".join(out), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--families", nargs="+", default=["nb101", "nb201", "nb301"], choices=list(BUDGETS))
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--test", type=int, default=2000)
+    ap.add_argument("--pool", type=int, default=6000, help="random rows of NB101 used (0: all)")
+    ap.add_argument("--estimator", help="also score this pretrained estimator, zero-shot and fine-tuned")
+    args = ap.parse_args()
+    rows = []
+    for fam in args.families:
+        ds = load(fam, args.pool if fam == "nb101" else 0)
+        rows += run(fam, ds, args.seeds, args.test, args.estimator)
+    print(f"\n| family | surrogate | labels | Spearman | Kendall tau | fit (s) | query (ms/arch) |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
