@@ -204,3 +204,12 @@ def test_batched_engine_scores_queued_models_in_one_call(estimator, nb201):
     assert sum(counting.calls) == 30 and max(counting.calls) == 8 and len(counting.calls) <= 5
     graphs = [nape.to_graph(s, model_space=nb201) for s, _ in result.history]
     assert np.allclose([score for _, score in result.history], estimator.predict(graphs))
+
+
+def test_default_evaluator_uses_the_shipped_model(nb201):
+    from nape_plugin.pretrained import names
+    if "default" not in names():
+        pytest.skip("no shipped default model")
+    model = frozen(SimplifiedModelSpace.from_model(nb201, None), 1, seed=4)[0]
+    g = nape.to_graph(model.sample, model_space=nb201)
+    assert NapeEvaluator().evaluate(model) == pytest.approx(float(nape.load_pretrained().predict([g])[0]))
