@@ -178,6 +178,28 @@ def check_labels(y: Any, n: int) -> np.ndarray:
 
 
 _BACKENDS = ("hist", "rf", "lightgbm", "xgboost")
+#: How labels are turned into regression targets.
+TARGETS = ("rank", "zscore")
+
+
+def _normal_scores(y: np.ndarray) -> np.ndarray:
+    """Rank-based normal scores of ``y`` (ties share their average rank)."""
+    from scipy.stats import norm, rankdata
+    return norm.ppf(rankdata(y) / (len(y) + 1))
+
+
+def _from_normal_scores(z: np.ndarray, z_knots: np.ndarray, y_knots: np.ndarray) -> np.ndarray:
+    """Map normal scores back to label units: interpolate the training quantiles, extrapolate linearly past them
+    (so the ranking of predictions beyond the best or worst training label is kept)."""
+    out = np.interp(z, z_knots, y_knots)
+    k = max(1, len(z_knots) // 10)
+    for end, sel in ((-1, z > z_knots[-1]), (0, z < z_knots[0])):
+        other = -1 - k if end == -1 else k
+        dz = z_knots[end] - z_knots[other]
+        slope = (y_knots[end] - y_knots[other]) / dz if dz else 0.0
+        slope = slope if slope > 0 else (y_knots[-1] - y_knots[0]) / max(z_knots[-1] - z_knots[0], 1e-12)
+        out = np.where(sel, y_knots[end] + (z - z_knots[end]) * slope, out)
+    return out
 
 
 class GBDTPredictor(RegressorMixin, BaseEstimator):
@@ -187,19 +209,22 @@ class GBDTPredictor(RegressorMixin, BaseEstimator):
     spread over its trees is the std), ``"lightgbm"`` or ``"xgboost"`` (if installed). ``n_ensemble`` boosted models are
     fitted on bootstrap resamples when ``n_ensemble > 1``; their mean is the prediction and their spread the std.
     ``min_samples_leaf="auto"`` scales the leaf size with the number of labels so that 20 labels still give splits.
+    ``target="rank"`` (default) regresses rank-based normal scores of the labels, mapped back to label units at
+    prediction time (robust to the few diverged runs of NAS benchmarks); ``"zscore"`` regresses standardised labels.
     ``fit``/``predict`` take graphs or anything :func:`nape_plugin.to_graph` accepts; keyword arguments such as
     ``space="nb201"`` are passed on to it.
     """
 
     def __init__(self, backend: str = "hist", n_estimators: int = 300, learning_rate: float = 0.05,
                  max_depth: int | None = 6, min_samples_leaf: int | str = "auto", n_ensemble: int = 5,
-                 random_state: int | None = 0):
+                 target: str = "rank", random_state: int | None = 0):
         self.backend = backend
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.n_ensemble = n_ensemble
+        self.target = target
         self.random_state = random_state
 
     def _leaf(self, n: int) -> int:
@@ -238,8 +263,14 @@ class GBDTPredictor(RegressorMixin, BaseEstimator):
         y = check_labels(y, len(X))
         if len(X) < 2:
             raise EmptyBatchError(f"GBDTPredictor needs at least 2 labelled architectures, got {len(X)}")
+        if self.target not in TARGETS:
+            raise UnknownNameError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std()) or 1.0
-        z = (y - self.y_mean_) / self.y_scale_
+        if self.target == "rank":
+            z = _normal_scores(y)
+            self.knots_ = (np.sort(z), np.sort(y))
+        else:
+            z = (y - self.y_mean_) / self.y_scale_
         rng = np.random.default_rng(self.random_state)
         members = 1 if self.backend == "rf" else max(1, int(self.n_ensemble))
         self.models_ = []
@@ -261,6 +292,6 @@ class GBDTPredictor(RegressorMixin, BaseEstimator):
                 per = np.stack([t.predict(X) for t in self.models_[0].estimators_])
             else:
                 per = np.stack([m.predict(X) for m in self.models_])
-        per = per * self.y_scale_ + self.y_mean_
+        per = _from_normal_scores(per, *self.knots_) if self.target == "rank" else per * self.y_scale_ + self.y_mean_
         mean = per.mean(0)
         return (mean, per.std(0)) if return_std else mean

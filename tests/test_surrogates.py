@@ -12,7 +12,8 @@ from sklearn.base import clone
 from nape_plugin import plugins, spaces
 from nape_plugin.builder import GraphBuilder
 from nape_plugin.errors import EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, UnknownNameError
-from nape_plugin.surrogates import FEATURE_NAMES, GBDTPredictor, feature_matrix, graph_features
+from nape_plugin.surrogates import (FEATURE_NAMES, GBDTPredictor, _from_normal_scores, _normal_scores, feature_matrix,
+                                    graph_features)
 
 
 def _f(g) -> dict[str, float]:
@@ -82,6 +83,22 @@ def test_gbdt_learns_a_structural_target_and_reports_spread():
         assert mean.shape == std.shape == (80,)
         assert spearmanr(mean, y[80:]).statistic > 0.8
         assert (std >= 0).all() and std.max() > 0
+
+
+def test_rank_targets_map_back_to_label_units_and_keep_order_past_the_ends():
+    y = np.array([10.0, 50, 80, 85, 90, 91, 92, 93])
+    z = _normal_scores(y)
+    knots = (np.sort(z), np.sort(y))
+    assert np.allclose(_from_normal_scores(z, *knots), y)
+    out = _from_normal_scores(np.array([-9.0, -5.0, z.min(), 0.0, z.max(), 2.0, 5.0]), *knots)
+    assert np.all(np.diff(out) > 0) and out[4] == 93 and out[2] == 10
+    graphs = [rand_net(i) for i in range(60)]
+    labels = np.log(feature_matrix(graphs)[:, FEATURE_NAMES.index("log_flops")]) * 100
+    labels[0] = 5.0                                   # a diverged run
+    pred = GBDTPredictor(n_estimators=100, n_ensemble=1).fit(graphs, labels).predict(graphs)
+    assert spearmanr(pred, labels).statistic > 0.9 and np.median(np.abs(pred - labels)) < 0.1 * np.ptp(labels[1:])
+    with pytest.raises(UnknownNameError, match="rank, zscore"):
+        GBDTPredictor(target="ranks").fit(graphs, labels)
 
 
 def test_gbdt_is_deterministic_and_clonable():
