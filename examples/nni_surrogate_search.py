@@ -6,6 +6,9 @@ Nothing is trained, and no model is even built: ``NapeEvaluator`` turns each sam
 graph. The search runs on the estimator alone. Only to show how good the models it found are, the script then looks
 their true CIFAR-10 test accuracy (200 epochs) up in NAS-Bench-201's table at ``../shared/data/nb201/nb201.csv``,
 the one thing it reads from there; without that file it prints the predictions only.
+
+The ``default`` estimator was trained with labels of several benchmarks, NAS-Bench-201 among them (see its card);
+``--estimator gennape-nb101`` searches with the model trained on NAS-Bench-101 only, which never saw this space.
 """
 from __future__ import annotations
 
