@@ -128,12 +128,16 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100, help="fully trained runs before the rule applies")
     ap.add_argument("--deltas", type=float, nargs="+", default=[0.01, 0.05])
     ap.add_argument("--pool", type=int, default=6000, help="random table rows used (graphs are built for these)")
+    ap.add_argument("--parts", nargs="+", default=["extrapolation", "early-stopping"],
+                    choices=["extrapolation", "early-stopping"])
     args = ap.parse_args()
     ext, es = [], []
     for fam in args.families:
         curves, y, arch = load_pool(fam, args.pool)
-        ext += extrapolation(fam, curves, y, arch, args.train_sizes, args.test, args.seeds)
-        es += early_stopping(fam, curves, y, arch, args.deltas, args.runs, args.warmup, args.seeds)
+        if "extrapolation" in args.parts:
+            ext += extrapolation(fam, curves, y, arch, args.train_sizes, args.test, args.seeds)
+        if "early-stopping" in args.parts:
+            es += early_stopping(fam, curves, y, arch, args.deltas, args.runs, args.warmup, args.seeds)
     print(f"\nExtrapolation (test {args.test} runs, {args.seeds} seeds, mean ± std)\n")
     print("| family | train runs | epochs seen | predictor | R^2 | Spearman | Kendall tau | MAE (points) |")
     print("|---|---|---|---|---|---|---|---|")
