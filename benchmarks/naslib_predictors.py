@@ -49,8 +49,8 @@ def main() -> None:
     if not args.table:
         api = dataset_api("nasbench201", "cifar10", args.labels)
         done = {(r["predictor"], r["seed"]) for r in load_rows(args.out)}
-        for name in args.predictors:
-            for seed in args.seeds:
+        for seed in args.seeds:                      # seed-major: an interrupted run has every predictor's first seeds
+            for name in args.predictors:
                 if (name, seed) in done:
                     continue
                 start = time.perf_counter()
