@@ -10,13 +10,15 @@ scikit-learn's HistGradientBoostingRegressor (``gbdt``, the default; also with z
 labels), LightGBM and XGBoost, and a random forest;
 training-free: FLOPs and params from the CG and, on NB201 and TNB101, the published zero-cost proxies of the table
 (scored on the test cells that have them). With ``--estimator NAME``, the pretrained estimator zero-shot and fine-tuned
-with ``fit(graphs, y)`` on the same training sets. Reported: Spearman and Kendall tau on the test set (mean ± std over
+with ``fit(graphs, y)`` on the same training sets; with ``--stats-pretrain N`` also after pretraining its heads on
+free statistics (FBNetV3: standardised log FLOPs + log params of N unlabelled graphs of the family) first. Reported: Spearman and Kendall tau on the test set (mean ± std over
 seeds), fit time, and query time per architecture (features + model, graphs already built; the time to build a graph
 is printed per family).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import sys
 import time
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from scipy.stats import kendalltau, spearmanr  # noqa: E402
 
+import nape_plugin as nape  # noqa: E402
 from nape_plugin import datasets  # noqa: E402
 from nape_plugin.surrogates import GBDTPredictor  # noqa: E402
 
@@ -73,7 +76,20 @@ def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return spearmanr(pred[ok], y[ok]).statistic, kendalltau(pred[ok], y[ok]).statistic
 
 
-def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list[str]:
+def load_estimator(name: str):
+    """A pretrained estimator by registered name, or from a file saved with ``est.save``."""
+    return nape.load(name) if name.endswith(".pt") else nape.load_pretrained(name)
+
+
+def free_statistics(graphs) -> np.ndarray:
+    """FBNetV3's free pretraining target: standardised log FLOPs plus standardised log params."""
+    f = np.log10([g.flops + 1.0 for g in graphs])
+    p = np.log10([g.params + 1.0 for g in graphs])
+    return (f - f.mean()) / (f.std() or 1.0) + (p - p.mean()) / (p.std() or 1.0)
+
+
+def run(family: str, ds, seeds: int, n_test: int, estimator: str | None, stats: int = 0,
+        stats_epochs: int = 20) -> list[str]:
     y, graphs = ds.labels, ds.graphs
     n = len(y)
     budgets = [b for b in BUDGETS[family] if b < n - 50]
@@ -82,8 +98,7 @@ def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list
                  "params": np.array([g.params for g in graphs], float), **published_proxies(family, ds)}
     est = None
     if estimator:
-        import nape_plugin as nape
-        est = nape.load_pretrained(estimator)
+        est = load_estimator(estimator)
         t = time.perf_counter()
         zero_shot[f"estimator {estimator} (zero-shot)"] = est.predict(graphs, progress=False)
         print(f"estimator zero-shot: {1e3 * (time.perf_counter() - t) / n:.2f} ms per architecture", flush=True)
@@ -91,6 +106,16 @@ def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list
         perm = np.random.default_rng(seed).permutation(n)
         test = perm[-min(n_test, n - max(budgets)):]
         tg = [graphs[i] for i in test]
+        stats_est = None
+        if est is not None and stats:
+            pool = [graphs[i] for i in perm[:len(perm) - len(test)][:stats]]    # unlabelled: no test graph
+            stats_est = load_estimator(estimator)
+            t = time.perf_counter()
+            stats_est.set_params(finetune_epochs=stats_epochs)
+            stats_est.fit(pool, free_statistics(pool), mode="heads")
+            stats_est.set_params(finetune_epochs=None)
+            stats_s = time.perf_counter() - t
+            print(f"  heads pretrained on free statistics of {len(pool)} graphs in {stats_s:.0f} s", flush=True)
         for name, values in zero_shot.items():
             results.setdefault((name, 0), []).append((*_scores(values[test], y[test]), 0.0, float("nan")))
         for b in budgets:
@@ -105,7 +130,7 @@ def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list
                 q_ms = 1e3 * (time.perf_counter() - t) / len(tg)
                 results.setdefault((name, b), []).append((*_scores(p, y[test]), fit_s, q_ms))
             if est is not None:
-                ft = nape.load_pretrained(estimator)
+                ft = load_estimator(estimator)
                 t = time.perf_counter()
                 ft.fit(trg, y[tr])
                 fit_s = time.perf_counter() - t
@@ -114,6 +139,14 @@ def run(family: str, ds, seeds: int, n_test: int, estimator: str | None) -> list
                 q_ms = 1e3 * (time.perf_counter() - t) / len(tg)
                 results.setdefault((f"estimator {estimator} (fine-tuned)", b), []).append(
                     (*_scores(p, y[test]), fit_s, q_ms))
+            if stats_est is not None:
+                ft = copy.deepcopy(stats_est)
+                t = time.perf_counter()
+                ft.fit(trg, y[tr])
+                fit_s = time.perf_counter() - t
+                p = ft.predict(tg, progress=False)
+                results.setdefault((f"estimator {estimator} (heads pretrained on FLOPs+params, fine-tuned)", b),
+                                   []).append((*_scores(p, y[test]), fit_s, float("nan")))
         print(f"  {family} seed {seed} done", flush=True)
     out = []
     for (name, b), vals in results.items():
@@ -131,12 +164,22 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--pool", type=int, default=6000, help="random rows of NB101 used (0: all)")
-    ap.add_argument("--estimator", help="also score this pretrained estimator, zero-shot and fine-tuned")
+    ap.add_argument("--estimator", help="also score this pretrained estimator (a name, or a .pt file), zero-shot and fine-tuned")
+    ap.add_argument("--stats-pretrain", type=int, default=0, metavar="N",
+                    help="also fine-tune the estimator after pretraining its heads on the free statistics (log FLOPs "
+                         "+ log params, FBNetV3) of N unlabelled non-test graphs of the family")
+    ap.add_argument("--stats-epochs", type=int, default=20, help="epochs of that pretraining")
+    ap.add_argument("--budgets", type=int, nargs="+", help="label budgets (default: per family)")
+    ap.add_argument("--no-trees", action="store_true", help="skip the tree surrogates (estimator rows only)")
     args = ap.parse_args()
     rows = []
     for fam in args.families:
         ds = load(fam, args.pool if fam == "nb101" else 0)
-        rows += run(fam, ds, args.seeds, args.test, args.estimator)
+        if args.budgets:
+            BUDGETS[fam] = args.budgets
+        if args.no_trees:
+            TRAINED.clear()
+        rows += run(fam, ds, args.seeds, args.test, args.estimator, args.stats_pretrain, args.stats_epochs)
     print(f"\n| family | surrogate | labels | Spearman | Kendall tau | fit (s) | query (ms/arch) |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
