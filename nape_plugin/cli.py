@@ -24,6 +24,11 @@ from .errors import ConversionError, NapeError
 
 #: (name, "module[:attribute]", help) of every subcommand, in the order ``nape --help`` shows them.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("demo", "nape_plugin.demo", "score the shipped labelled sample with a pretrained model and plot it"),
+    ("predict", "nape_plugin.estimator_cli:Predict", "predict the accuracy of architectures"),
+    ("evaluate", "nape_plugin.evaluate", "zero-shot and few-shot metrics of a model on a benchmark family"),
+    ("finetune", "nape_plugin.estimator_cli:Finetune", "fine-tune a pretrained model on labelled architectures"),
+    ("pretrain", "nape_plugin.pretrain", "train an estimator from a config (reproduces the shipped models)"),
     ("convert", "nape_plugin.cli:Convert", "a network (space encoding, module factory, graph JSON) to a CG"),
     ("plugins", "nape_plugin.cli:Plugins", "list plugins, where they come from, and what they register"),
     ("search", "nape_plugin.cli_search:Search", "predictor-guided architecture search (regularised evolution)"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import os
 from typing import Any, Sequence
 
@@ -22,12 +23,13 @@ from torch import Tensor, nn
 
 from . import __version__
 from .convert import to_graph
-from .errors import EmptyBatchError, LengthMismatchError, NotFittedError, WeightsError
+from .errors import DataError, EmptyBatchError, LengthMismatchError, NotFittedError, WeightsError
 from .features import FEATURE_VERSION, NUM_NODE_FEATURES
 from .graph import CompGraph
 from .labels import FamilyScaler, check_labels
 from .losses import nt_xent, pairwise_rank_loss, weighted_head_mse
 from .nn import GraphEncoder, HeadEnsemble, fuzzy_cmeans, memberships
+from .ops import VOCAB
 from .progress import progress_bar
 from .tensorize import PackedGraphs
 from .training import atomic_save, train
@@ -42,27 +44,32 @@ class GennapeModel(nn.Module):
     """Encoder (+ optional adapter encoder) -> head ensemble; a projection head for the contrastive stage."""
 
     def __init__(self, conv: str, width: int, layers: int, embed_dim: int, num_heads: int, adapter_width: int = 0,
-                 adapter_layers: int = 2):
+                 adapter_layers: int = 2, relative: bool = False):
         super().__init__()
-        self.encoder = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, embed_dim)
+        self.encoder = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, embed_dim, relative=relative)
         self.project = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 32))
-        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, adapter_width, adapter_layers, conv, adapter_width) \
-            if adapter_width else None
+        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, adapter_width, adapter_layers, conv, adapter_width,
+                                    relative=relative) if adapter_width else None
         self.heads = HeadEnsemble(embed_dim + adapter_width, num_heads)
+        #: 0 for the feature columns that never varied in the labelled training graphs (the one-hot of an op they
+        #: never contained, a dilation flag NB101 never sets): the model reads such nodes through the features it
+        #: learned, never through untrained weights.
+        self.register_buffer("feature_mask", torch.ones(NUM_NODE_FEATURES))
 
     def embed(self, batch) -> tuple[Tensor, Tensor]:
         """``(base embedding, head input)``; they differ only when an adapter is attached."""
-        base = self.encoder(batch.x, batch.edge_index, batch.batch, batch.u)
+        x = batch.x * self.feature_mask
+        base = self.encoder(x, batch.edge_index, batch.batch, batch.u)
         if self.adapter is None:
             return base, base
-        return base, torch.cat([base, self.adapter(batch.x, batch.edge_index, batch.batch, batch.u)], dim=1)
+        return base, torch.cat([base, self.adapter(x, batch.edge_index, batch.batch, batch.u)], dim=1)
 
     def attach_adapter(self, width: int, layers: int = 2) -> None:
         """AIO-P's K-adapter: a new small encoder whose embedding is appended; heads start from their old weights."""
         old = self.heads
         conv = "dag" if type(self.encoder.convs[0]).__name__ == "DAGConv" else \
             "gin" if type(self.encoder.convs[0]).__name__ == "GINConv" else "graphconv"
-        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, width)
+        self.adapter = GraphEncoder(NUM_NODE_FEATURES, 3, width, layers, conv, width, relative=self.encoder.relative)
         self.heads = HeadEnsemble(old.w1.shape[1] + width, old.num_heads, old.w1.shape[2])
         with torch.no_grad():
             self.heads.w1.zero_()
@@ -80,10 +87,13 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         standardise: per-family label standardisation, ``"rank"`` or ``"zscore"``. flops_aware: AIO-P FLOPs transform.
         rank_weight: weight of the pairwise ranking loss beside the regression loss.
         contrastive_epochs, epochs, batch_size, lr, weight_decay: pretraining schedule.
-        flops_weight: weight of a FLOPs member (standardised log FLOPs) mixed into zero-shot scores, as in GENNAPE's
-            ensemble; 0 disables it.
+        size_weight: weight of a size member mixed into zero-shot scores (the mean of the standardised log FLOPs and
+            log params of the effective graph), as GENNAPE's zero-shot ensemble includes FLOPs; 0 disables it.
         finetune: fine-tuning path for ``fit`` on a trained estimator; ``"auto"`` picks by sample count.
-        finetune_epochs: passes over the fine-tuning samples (``None``: by mode).
+        finetune_epochs: passes over the fine-tuning samples (``None``: by mode). adapter_width: K-adapter size.
+        relative: size features relative to each network (see :class:`~nape_plugin.nn.GraphEncoder`).
+        op_dropout: probability of hiding a node's one-hot op during pretraining, so the model also learns to read
+            the op category features it relies on for ops absent from its training labels.
         seed: all randomness. device: torch device for training and inference.
         progress: show bars (``None``: on terminals only).
     """
@@ -91,8 +101,9 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
     def __init__(self, conv: str = "dag", width: int = 64, layers: int = 4, embed_dim: int = 64, num_heads: int = 4,
                  fuzzifier: float = 2.0, standardise: str = "rank", flops_aware: bool = False,
                  rank_weight: float = 1.0, contrastive_epochs: int = 10, epochs: int = 40, batch_size: int = 64,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, flops_weight: float = 0.0, finetune: str = "auto",
-                 finetune_epochs: int | None = None, adapter_width: int = 16, seed: int = 0,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, size_weight: float = 0.0, finetune: str = "auto",
+                 finetune_epochs: int | None = None, adapter_width: int = 16, relative: bool = False,
+                 op_dropout: float = 0.1, seed: int = 0,
                  device: str = "cpu", progress: bool | None = None):
         self.conv = conv
         self.width = width
@@ -108,10 +119,12 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
-        self.flops_weight = flops_weight
+        self.size_weight = size_weight
         self.finetune = finetune
         self.finetune_epochs = finetune_epochs
         self.adapter_width = adapter_width
+        self.relative = relative
+        self.op_dropout = op_dropout
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -135,15 +148,16 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                                  "nape.load_pretrained()")
 
     def _new_model(self) -> GennapeModel:
-        return GennapeModel(self.conv, self.width, self.layers, self.embed_dim, self.num_heads)
+        return GennapeModel(self.conv, self.width, self.layers, self.embed_dim, self.num_heads, relative=self.relative)
 
     def _weights(self, base: Tensor) -> Tensor:
         """Fuzzy memberships of base embeddings in the fitted clusters, ``(batch, K)``."""
         return memberships(base, self.centers_.to(base.device, base.dtype), self.fuzzifier)
 
-    def _flops_z(self, packed: PackedGraphs) -> np.ndarray:
-        mu, sd = self.flops_stats_
-        return (np.log10(packed.mflops + 1e-3) - mu) / sd
+    def _size_z(self, packed: PackedGraphs) -> np.ndarray:
+        """The size member: mean of the standardised log FLOPs and log params of the effective graphs."""
+        mu, sd = self.size_stats_
+        return ((packed.u[:, :2].numpy() - mu) / sd).mean(1)
 
     # ------------------------------------------------------------------------------------------------- training
     def fit(self, graphs: Sequence[Any] | PackedGraphs, y: Sequence[float], groups: Sequence[str] | None = None,
@@ -177,15 +191,24 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         self.model_ = model = self._new_model().to(device)
         self.scaler_ = FamilyScaler(self.standardise, self.flops_aware)
         z = self.scaler_.fit_transform(y, groups, labelled.mflops)
-        logf = np.log10(labelled.mflops + 1e-3)
-        self.flops_stats_ = (float(logf.mean()), float(logf.std() or 1.0))
+        sizes = labelled.u[:, :2].numpy().astype(np.float64)
+        self.size_stats_ = (sizes.mean(0), np.where(sizes.std(0) > 0, sizes.std(0), 1.0))
         self.family_ = None
+        rows = labelled.table[np.unique(labelled.node_ids)]
+        model.feature_mask[:] = (rows.amax(0) > rows.amin(0)).float().to(device)
         packed = labelled if unlabelled is None else PackedGraphs.concat([labelled, unlabelled])
         extra = len(packed) - n
         families = sorted(set(groups))
         packed.y = np.concatenate([z, np.zeros(extra)])
         packed.group = np.array([families.index(g) for g in groups] + [0] * extra)
         ck = (lambda stage: None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"{stage}.pt"))
+        run_key = json.dumps({**self.get_params(), "progress": None, "device": None, "n": n,
+                              "labels": float(np.round(z.sum(), 6))}, sort_keys=True)
+
+        def check_run(state: dict) -> None:
+            if state.get("run") != run_key:
+                raise DataError(f"the checkpoints in {checkpoint_dir} belong to another training run (other "
+                                "parameters or data); use a new --checkpoint-dir or delete it")
         if self.contrastive_epochs > 0:
             gen = torch.Generator().manual_seed(self.seed + 1)
 
@@ -193,7 +216,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 from .contrastive import augment
                 views = []
                 for _ in range(2):
-                    x, ei, u = augment(batch.x, batch.edge_index, batch.batch, batch.u, gen)
+                    x, ei, u = augment(batch.x * model.feature_mask.cpu(), batch.edge_index, batch.batch, batch.u, gen)
                     views.append(model.project(model.encoder(x.to(device), ei.to(device), batch.batch.to(device),
                                                              u.to(device))))
                 return nt_xent(*views)
@@ -201,11 +224,17 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             train(list(model.encoder.parameters()) + list(model.project.parameters()), range(len(packed)),
                   packed.batch, contrast, epochs=self.contrastive_epochs, batch_size=max(self.batch_size, 128),
                   lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, desc="contrastive",
-                  progress=self.progress, checkpoint=ck("contrastive"), state=model.state_dict,
-                  load_state=model.load_state_dict)
+                  progress=self.progress, checkpoint=ck("contrastive"),
+                  state=lambda: {"model": model.state_dict(), "run": run_key},
+                  load_state=lambda s: (check_run(s), model.load_state_dict(s["model"])))
         self.centers_ = self._cluster(packed, n, init=None)
 
+        drop_gen = torch.Generator().manual_seed(self.seed + 2)
+
         def supervised(batch) -> Tensor:
+            if self.op_dropout:
+                hide = torch.rand(batch.x.shape[0], generator=drop_gen) < self.op_dropout
+                batch.x[hide, :len(VOCAB)] = 0.0
             batch = batch.to(device)
             base, h = model.embed(batch)
             heads = model.heads(h)
@@ -223,8 +252,10 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
 
         train(model.parameters(), range(n), packed.batch, supervised, epochs=self.epochs, batch_size=self.batch_size,
               lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, desc="supervised", progress=self.progress,
-              checkpoint=ck("supervised"), state=lambda: {"model": model.state_dict(), "centers": self.centers_},
-              load_state=lambda s: (model.load_state_dict(s["model"]), setattr(self, "centers_", s["centers"])),
+              checkpoint=ck("supervised"),
+              state=lambda: {"model": model.state_dict(), "centers": self.centers_, "run": run_key},
+              load_state=lambda s: (check_run(s), model.load_state_dict(s["model"]),
+                                    setattr(self, "centers_", s["centers"])),
               on_epoch_end=recluster)
         self.n_features_in_ = NUM_NODE_FEATURES
         return self
@@ -337,8 +368,8 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         packed = self._pack(graphs, context)
         u, heads = self._raw(packed, batch_size, progress)
         z = (u * heads).sum(1)
-        if self.flops_weight and self.family_ is None:
-            z = (1 - self.flops_weight) * z + self.flops_weight * self._flops_z(packed)
+        if self.size_weight and self.family_ is None:
+            z = (1 - self.size_weight) * z + self.size_weight * self._size_z(packed)
         mean = self._to_output(z, packed)
         if not return_std:
             return mean
@@ -369,7 +400,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}, "centers": self.centers_.cpu(),
                 "scaler": {"standardise": self.scaler_.standardise, "flops_aware": self.scaler_.flops_aware,
                            "stats": {k: list(v) for k, v in self.scaler_.stats_.items()}},
-                "flops_stats": list(self.flops_stats_), "family": self.family_,
+                "size_stats": [torch.tensor(a) for a in self.size_stats_], "family": self.family_,
                 "card": card or getattr(self, "card_", {})}
         atomic_save(blob, path)
 
@@ -412,7 +443,7 @@ def load(path: str | os.PathLike | io.BytesIO) -> GennapeEstimator:
     est.centers_ = blob["centers"]
     sc = blob["scaler"]
     est.scaler_ = FamilyScaler(sc["standardise"], sc["flops_aware"], {k: tuple(v) for k, v in sc["stats"].items()})
-    est.flops_stats_ = tuple(blob["flops_stats"])
+    est.size_stats_ = tuple(t.numpy() for t in blob["size_stats"])
     est.family_ = blob["family"]
     est.card_ = blob["card"]
     est.n_features_in_ = NUM_NODE_FEATURES

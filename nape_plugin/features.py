@@ -1,8 +1,13 @@
 """Node features of computation graphs for the GNN, and the PyG ``Data`` conversion.
 
 Features per node (GENNAPE's, extended): one-hot op; log-scaled input/output channels, height and width; kernel size
-bucket; stride, dilation, grouped and bias flags; log FLOPs and params; resolution relative to the network input.
+bucket; stride, dilation, grouped and bias flags; log FLOPs and params; resolution relative to the network input; and
+a multi-hot op category (so an op a model never saw in training still tells it "a pooling", "a weighted spatial op").
 The layout is versioned with :data:`FEATURE_VERSION`; shipped models record the version they were trained with.
+
+The estimator reads the *effective* graph (:func:`live_nodes`): ops whose result is multiplied by zero (the NAS
+"none" op), and everything that only feeds them, change nothing the network computes, so the encoder does not see
+them. The computation graph itself stays faithful to the module (its FLOPs and params still count them).
 """
 from __future__ import annotations
 
@@ -14,9 +19,26 @@ import torch
 from .graph import CompGraph, Node, Shape
 from .ops import OP_INDEX, VOCAB
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 _KERNELS = (1, 3, 5, 7)
-NUM_NODE_FEATURES = len(VOCAB) + 6 + len(_KERNELS) + 4 + 2 + 1
+#: Coarse op categories (one op may belong to several).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "weighted_spatial": ("conv", "depthwise_conv", "conv_transpose"),
+    "weighted_dense": ("linear", "matmul", "attention", "embedding"),
+    "norm": ("batchnorm", "layernorm", "groupnorm"),
+    "activation": ("relu", "relu6", "leaky_relu", "prelu", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
+                   "hardsigmoid", "softmax"),
+    "pool": ("maxpool", "avgpool", "global_avgpool", "global_maxpool"),
+    "global": ("global_avgpool", "global_maxpool", "reduce"),
+    "merge": ("add", "sub", "mul", "div", "concat"),
+    "layout": ("pad", "upsample", "reshape", "transpose", "slice"),
+    "zero": ("zero",),
+    "io": ("input", "output"),
+    "unknown": ("oov",),
+}
+_CATEGORY_OF: dict[str, list[int]] = {op: [i for i, ops in enumerate(CATEGORIES.values()) if op in ops]
+                                      for op in VOCAB}
+NUM_NODE_FEATURES = len(VOCAB) + 6 + len(_KERNELS) + 4 + 2 + 1 + len(CATEGORIES)
 #: Column positions of the size features (augmentations in contrastive pretraining shift them).
 COL_CHANNELS = (len(VOCAB), len(VOCAB) + 1)
 COL_SPATIAL = (len(VOCAB) + 2, len(VOCAB) + 3, len(VOCAB) + 4, len(VOCAB) + 5)
@@ -58,12 +80,35 @@ def node_features(node: Node, input_hw: int) -> list[float]:
     o += 4
     f[o:o + 2] = [log10(node.flops + 1) / 10.0, log10(node.params + 1) / 8.0]
     f[o + 2] = ho / max(input_hw, 1)
+    o += 3
+    for c in _CATEGORY_OF.get(node.op, _CATEGORY_OF["oov"]):
+        f[o + c] = 1.0
     return f
 
 
-def graph_features(g: CompGraph) -> list[float]:
-    """Whole-graph descriptors: log FLOPs, log params, log node count."""
-    return [log10(g.flops + 1) / 10.0, log10(g.params + 1) / 8.0, log10(g.num_nodes) / 4.0]
+def live_nodes(g: CompGraph) -> np.ndarray:
+    """Mask of the effective graph: nodes that depend on the input and reach the output, both other than through
+    a ``zero`` op. A node fed only by zeros computes a constant; a node feeding only zeros changes nothing."""
+    n = g.num_nodes
+    alive = np.array([node.op != "zero" for node in g.nodes])
+    forward = np.zeros(n, dtype=bool)
+    forward[0] = True
+    for i, preds in enumerate(g.predecessors[1:], 1):
+        forward[i] = alive[i] and any(forward[p] for p in preds)
+    backward = np.zeros(n, dtype=bool)
+    backward[-1] = True
+    for i in range(n - 2, -1, -1):
+        backward[i] = alive[i] and any(backward[s] for s in g.successors[i])
+    live = forward & backward
+    live[0] = live[-1] = True
+    return live
+
+
+def graph_features(g: CompGraph, live: np.ndarray | None = None) -> list[float]:
+    """Whole-graph descriptors of the (effective, given ``live``) graph: log FLOPs, log params, log node count."""
+    nodes = g.nodes if live is None else [n for n, keep in zip(g.nodes, live) if keep]
+    return [log10(sum(n.flops for n in nodes) + 1) / 10.0, log10(sum(n.params for n in nodes) + 1) / 8.0,
+            log10(max(len(nodes), 1)) / 4.0]
 
 
 def to_pyg(g: CompGraph, featurizer=None):

@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from .features import NUM_NODE_FEATURES, chw, graph_features, node_features
+from .features import NUM_NODE_FEATURES, chw, graph_features, live_nodes, node_features
 from .graph import CompGraph
 
 
 class PackedGraphs:
     """Many graphs in flat arrays: node rows index a table of unique node feature vectors.
+
+    Each graph is packed as the estimator reads it: its effective graph (:func:`~nape_plugin.features.live_nodes`).
 
     ``batch(indices)`` returns a PyG ``Batch`` with ``x``, ``edge_index``, ``batch``, ``u`` (graph features) and, when
     set, ``y`` and ``group`` (per-graph targets and family ids).
@@ -44,17 +46,22 @@ class PackedGraphs:
             raise TypeError("graphs packed from arrays cannot be extended; use PackedGraphs.concat")
         for g in graphs:
             hw = chw(g.nodes[0].out_shape)[1]
-            ids = np.empty(g.num_nodes, dtype=np.int64)
-            for i, node in enumerate(g.nodes):
-                key = (node.label(), hw)
-                row = self._rows.get(key)
-                if row is None:
-                    row = self._rows[key] = len(self._features)
-                    self._features.append(node_features(node, hw))
-                ids[i] = row
-            self._node_ids.append(ids)
-            self._edges.append(np.asarray(g.edges, dtype=np.int64).reshape(-1, 2))
-            self._u.append(graph_features(g))
+            live = live_nodes(g)
+            position = np.cumsum(live) - 1
+            ids = []
+            for node, keep in zip(g.nodes, live):
+                if keep:
+                    key = (node.label(), hw)
+                    row = self._rows.get(key)
+                    if row is None:
+                        row = self._rows[key] = len(self._features)
+                        self._features.append(node_features(node, hw))
+                    ids.append(row)
+            edges = np.asarray(g.edges, dtype=np.int64).reshape(-1, 2)
+            edges = edges[live[edges[:, 0]] & live[edges[:, 1]]]
+            self._node_ids.append(np.asarray(ids, dtype=np.int64))
+            self._edges.append(position[edges])
+            self._u.append(graph_features(g, live))
             self._mflops.append(g.flops / 1e6)
         self._packed = False
         return self

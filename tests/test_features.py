@@ -14,7 +14,7 @@ O = len(VOCAB)
 
 
 def test_layout_constants():
-    assert F.NUM_NODE_FEATURES == O + 6 + 4 + 4 + 2 + 1 == 58
+    assert F.NUM_NODE_FEATURES == O + 6 + 4 + 4 + 2 + 1 + len(F.CATEGORIES) == 69
     assert F.COL_CHANNELS == (O, O + 1) and F.COL_SPATIAL == (O + 2, O + 3, O + 4, O + 5)
     assert F.COL_FLOPS == O + 14 and F.COL_PARAMS == O + 15
 
@@ -35,7 +35,35 @@ def test_conv_node_features():
     assert list(f[O + 6:O + 10]) == [0, 0, 1, 0]                     # kernel 5 bucket
     assert list(f[O + 10:O + 14]) == [1.0, 1.0, 1.0, 1.0]            # log2 stride, dilated, grouped, bias
     assert np.isclose(f[F.COL_FLOPS], log10(1001) / 10) and np.isclose(f[F.COL_PARAMS], log10(417) / 8)
-    assert f[-1] == 0.5                                               # output resolution / input resolution
+    assert f[O + 16] == 0.5                                           # output resolution / input resolution
+    categories = list(F.CATEGORIES)
+    assert [categories[i] for i in np.flatnonzero(f[O + 17:])] == ["weighted_spatial"]
+
+
+def test_every_op_has_a_category_and_unknown_ops_share_one():
+    for op in VOCAB:
+        f = F.node_features(Node(op), 1)
+        assert sum(f[O + 17:]) >= 1, op
+    assert F.node_features(Node("oov"), 1)[O + 17:] == F.node_features(Node("oov", name="LSTM"), 1)[O + 17:]
+    pool = list(F.CATEGORIES).index("pool")
+    assert F.node_features(Node("avgpool"), 1)[O + 17 + pool] == F.node_features(Node("maxpool"), 1)[O + 17 + pool] == 1
+
+
+def test_live_nodes_drop_what_zero_ops_cut_off():
+    b = GraphBuilder((4, 8, 8))
+    dead_end = b.conv(b.input, 4, 3)                 # feeds only a zero op: changes nothing
+    fed_by_zero = b.conv(b.zero(b.input), 4, 1)       # computes on zeros: a constant
+    live = b.conv(b.input, 4, 3)
+    g = b.build(b.add([b.zero(dead_end), fed_by_zero, live]))
+    mask = F.live_nodes(g)
+    kept = {g.nodes[i].op for i in np.flatnonzero(mask)}
+    assert kept == {"input", "conv", "add", "output"}
+    assert int(mask.sum()) == 4 and [g.nodes[i].flops for i in np.flatnonzero(mask)][1] == live_flops(g, mask)
+    assert F.graph_features(g, mask)[0] == pytest.approx(log10(g.nodes[int(np.flatnonzero(mask)[1])].flops + 1) / 10)
+
+
+def live_flops(g, mask):
+    return sum(g.nodes[i].flops for i in np.flatnonzero(mask))
 
 
 def test_plain_node_features():

@@ -60,3 +60,12 @@ def test_targets_travel_with_the_batch():
     b = packed.batch([3, 0])
     torch.testing.assert_close(b.y, torch.tensor([0.4, 0.1]))
     assert b.group.tolist() == [1, 0]
+
+
+def test_graphs_are_packed_as_their_effective_graph():
+    b = GraphBuilder((4, 8, 8))
+    dead = b.conv(b.input, 4, 3)
+    g = b.build(b.add([b.zero(dead), b.conv(b.input, 4, 1)]))
+    batch = PackedGraphs([g]).batch([0])
+    assert batch.x.shape[0] == 4                      # input, the live conv, add, output
+    assert batch.edge_index.tolist() == [[0, 1, 2], [1, 2, 3]]

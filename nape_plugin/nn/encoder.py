@@ -5,7 +5,11 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GINConv, GraphConv, global_max_pool, global_mean_pool
 
+from ..features import COL_CHANNELS, COL_FLOPS, COL_PARAMS, COL_SPATIAL
 from .dag_conv import DAGConv, dag_adjacency
+
+#: Node feature columns that grow with the network's size (log channels, resolution, FLOPs, params).
+SIZE_COLUMNS = [*COL_CHANNELS, *COL_SPATIAL, COL_FLOPS, COL_PARAMS]
 
 CONVS = ("dag", "graphconv", "gin")
 
@@ -28,11 +32,14 @@ class GraphEncoder(nn.Module):
         graph_features: size of the per-graph vector ``u`` appended after pooling.
         width: hidden size. layers: message-passing depth. conv: ``"dag"``, ``"graphconv"`` or ``"gin"``.
         embed_dim: size of the graph embedding.
+        relative: centre the size features of each graph on their mean and drop the graph totals, so the encoder
+            sees shapes relative to the network itself (a narrow NB201 net and a wide NB101 net look alike).
     """
 
     def __init__(self, in_features: int, graph_features: int = 3, width: int = 64, layers: int = 4,
-                 conv: str = "dag", embed_dim: int = 64, dropout: float = 0.0):
+                 conv: str = "dag", embed_dim: int = 64, dropout: float = 0.0, relative: bool = False):
         super().__init__()
+        self.relative = relative
         self.inp = nn.Linear(in_features, width)
         self.convs = nn.ModuleList(_conv(conv, width) for _ in range(layers))
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(layers))
@@ -55,7 +62,11 @@ class GraphEncoder(nn.Module):
         return h
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, u: Tensor) -> Tensor:
-        h = self.node_states(x, edge_index)
         size = u.shape[0]
+        if self.relative:
+            x = x.clone()
+            x[:, SIZE_COLUMNS] = x[:, SIZE_COLUMNS] - global_mean_pool(x[:, SIZE_COLUMNS], batch, size)[batch]
+            u = torch.zeros_like(u)
+        h = self.node_states(x, edge_index)
         pooled = torch.cat([global_mean_pool(h, batch, size), global_max_pool(h, batch, size), u], dim=1)
         return self.out(pooled)

@@ -1,0 +1,177 @@
+"""The estimator's evaluation protocols (docs/results.md, "Estimator"): zero-shot, few-shot, in-domain, baselines.
+
+    python benchmarks/estimator_protocols.py zero-shot --model gennape-nb101
+    python benchmarks/estimator_protocols.py few-shot --model gennape-nb101 --shots 20 50 128 --seeds 5
+    python benchmarks/estimator_protocols.py in-domain --family nb201 --sizes 100 1000 --seeds 5
+    python benchmarks/estimator_protocols.py baselines
+    python benchmarks/estimator_protocols.py speed
+
+Each run prints a markdown table and writes JSON to benchmarks/results/<protocol>-<model or family>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import nape_plugin as nape
+from nape_plugin import datasets, metrics
+from nape_plugin.estimator import GennapeEstimator
+from nape_plugin.evaluate import few_shot, in_domain, zero_shot
+from nape_plugin.tensorize import PackedGraphs
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+TARGETS = ("nb201", "nb301", "tnb101_micro")
+#: From-scratch training for the in-domain protocol: the same graph passes whatever the training size.
+IN_DOMAIN = dict(width=32, layers=4, embed_dim=32, num_heads=4, contrastive_epochs=0, batch_size=32, lr=2e-3,
+                 progress=False)
+
+
+def _save(name: str, payload: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1))
+
+
+def _model(name: str):
+    return nape.load(name) if Path(name).is_file() else nape.load_pretrained(name)
+
+
+def _data(family: str) -> tuple[PackedGraphs, np.ndarray]:
+    ds = datasets.load(family)
+    return PackedGraphs(ds.graphs), ds.labels
+
+
+def run_zero_shot(args) -> None:
+    est = _model(args.model)
+    rows = {}
+    for fam in args.families:
+        packed, y = _data(fam)
+        rows[fam] = zero_shot(est, packed, y)
+        if args.ablate_size and getattr(est, "size_weight", 0):
+            weight = est.size_weight
+            est.size_weight = 0.0
+            rows[f"{fam} (GNN only)"] = zero_shot(est, packed, y)
+            est.size_weight = weight
+    _save(f"zero-shot-{Path(args.model).stem}", rows)
+    print(f"| target | n | SRCC | Kendall tau | NDCG@10 | precision@10 |  ({args.model}, zero-shot)\n|---|---|---|---|---|---|")
+    for fam, r in rows.items():
+        print(f"| {fam} | {r['n']} | {r['srcc']:.4f} | {r['kendall_tau']:.4f} | {r['ndcg@10']:.4f} | "
+              f"{r['precision@10']:.2f} |")
+
+
+def run_few_shot(args) -> None:
+    est = _model(args.model)
+    rows = {}
+    for fam in args.families:
+        packed, y = _data(fam)
+        for k in args.shots:
+            rows[f"{fam}/{k}"] = few_shot(est, packed, y, k, range(args.seeds), args.mode)
+            r = rows[f"{fam}/{k}"]
+            print(f"| {fam} | {k} | {r['srcc_mean']:.4f} +- {r['srcc_std']:.4f} | {r['kendall_tau_mean']:.4f} +- "
+                  f"{r['kendall_tau_std']:.4f} | {r['fit_s_mean']:.1f} |", flush=True)
+    _save(f"few-shot-{Path(args.model).stem}{'-' + args.mode if args.mode else ''}", rows)
+
+
+def run_in_domain(args) -> None:
+    packed, y = _data(args.family)
+    rows = {}
+    for n in args.sizes:
+        epochs = max(15, round(args.graph_passes / n))
+        factory = (lambda seed, epochs=epochs: GennapeEstimator(**IN_DOMAIN, epochs=epochs, seed=seed))
+        rows[str(n)] = r = in_domain(factory, packed, y, n, range(args.seeds), n_test=args.test_size)
+        print(f"| {args.family} | {n} | {r['srcc_mean']:.4f} +- {r['srcc_std']:.4f} | {r['kendall_tau_mean']:.4f} +- "
+              f"{r['kendall_tau_std']:.4f} | {r['fit_s_mean']:.0f} |", flush=True)
+    _save(f"in-domain-{args.family}", rows)
+
+
+def run_baselines(args) -> None:
+    """FLOPs, params, effective size and the published zero-cost proxies, on the same targets."""
+    rows = {}
+    for fam in ("nb101", *TARGETS):
+        ds = datasets.load(fam)
+        packed = PackedGraphs(ds.graphs)
+        u = packed.u.numpy()
+        cols = {"FLOPs": np.array([g.flops for g in ds.graphs]), "params": np.array([g.params for g in ds.graphs]),
+                "effective FLOPs": u[:, 0], "effective params": u[:, 1]}
+        rows[fam] = {k: round(metrics.spearman(ds.labels, v), 4) for k, v in cols.items()}
+        for proxy in ("synflow", "nwot", "jacov", "snip", "grad_norm", "zen"):
+            if proxy in ds.metadata and fam != "nb201":
+                v = ds.metadata[proxy]
+                ok = np.isfinite(v)
+                rows[fam][proxy] = round(metrics.spearman(ds.labels[ok], v[ok]), 4)
+    zc = datasets.default_root() / "nb201" / "nb201_zc_proxies_c10.csv"
+    if zc.is_file():
+        truth = {row[0]: row[1] for row in _nb201_truth()}
+        with zc.open() as f:
+            table = list(csv.DictReader(f))
+        nets = [r["net_str"] for r in table if r["net_str"] in truth]
+        y = np.array([truth[n] for n in nets])
+        for proxy in ("synflow", "nwot", "jacov", "snip", "grad_norm", "zen", "flops", "params"):
+            v = np.array([float(r[proxy]) for r in table if r["net_str"] in truth])
+            ok = np.isfinite(v)
+            rows["nb201"][f"{proxy} (published, {ok.sum()} cells)"] = round(metrics.spearman(y[ok], v[ok]), 4)
+    _save("baselines", rows)
+    for fam, r in rows.items():
+        print(f"{fam}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items()))
+
+
+def _nb201_truth() -> list[tuple[str, float]]:
+    ds = datasets.load("nb201")
+    return [(a, float(y)) for a, y in zip(ds.archs, ds.labels)]
+
+
+def run_speed(args) -> None:
+    """Scoring all 15,625 NB201 cells from arch strings, graph building included; peak memory of the process."""
+    space = nape.spaces.get("nb201")
+    archs = list(space.enumerate())
+    est = _model(args.model)
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        graphs = [space.to_graph(a) for a in archs]
+        est.predict(graphs, batch_size=512)
+        times.append(time.perf_counter() - t)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {"n": len(archs), "seconds": [round(t, 2) for t in times], "median_s": round(float(np.median(times)), 2),
+           "peak_rss_mb": round(peak_mb), "threads": torch.get_num_threads()}
+    _save(f"speed-{Path(args.model).stem}", out)
+    print(json.dumps(out))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="protocol", required=True)
+    z = sub.add_parser("zero-shot")
+    z.add_argument("--model", default="gennape-nb101")
+    z.add_argument("--families", nargs="*", default=list(TARGETS))
+    z.add_argument("--ablate-size", action="store_true", help="also report the GNN without the size member")
+    f = sub.add_parser("few-shot")
+    f.add_argument("--model", default="gennape-nb101")
+    f.add_argument("--families", nargs="*", default=list(TARGETS))
+    f.add_argument("--shots", type=int, nargs="*", default=[20, 50, 128])
+    f.add_argument("--seeds", type=int, default=5)
+    f.add_argument("--mode", default=None)
+    i = sub.add_parser("in-domain")
+    i.add_argument("--family", required=True)
+    i.add_argument("--sizes", type=int, nargs="*", default=[100, 1000])
+    i.add_argument("--seeds", type=int, default=5)
+    i.add_argument("--test-size", type=int, default=None)
+    i.add_argument("--graph-passes", type=int, default=30000, help="epochs = max(15, graph_passes / size)")
+    sub.add_parser("baselines")
+    s = sub.add_parser("speed")
+    s.add_argument("--model", default="default")
+    s.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    {"zero-shot": run_zero_shot, "few-shot": run_few_shot, "in-domain": run_in_domain, "baselines": run_baselines,
+     "speed": run_speed}[args.protocol](args)
+
+
+if __name__ == "__main__":
+    main()
