@@ -13,7 +13,7 @@ looked up during the searches (the predictor is deterministic, so this changes n
 
 Multi-objective: evolution with ``costs=["flops"]`` for 1,000 queries; its predicted Pareto front is judged by the
 true accuracy of its members against the true front of all 15,625 cells: hypervolume ratio (reference point: 80%
-accuracy, the largest FLOPs), mean accuracy gap to the true front at the same or fewer FLOPs, and the share of
+accuracy, the largest FLOPs), median accuracy gap to the true front at the same or fewer FLOPs, and the share of
 the true front's cells among the found front. ``--plot`` saves the
 fronts of seed 0.
 """
@@ -67,11 +67,11 @@ def score_all(space, scorer_name: str, archs: list[str], acc: np.ndarray, n_trai
 
 
 def gap_to_front(acc: np.ndarray, flops: np.ndarray, true_acc: np.ndarray, true_flops: np.ndarray) -> float:
-    """Mean over points of (best true accuracy at <= their FLOPs) - their accuracy."""
+    """Median over points of (best true accuracy at <= their FLOPs) - their accuracy."""
     order = np.argsort(true_flops)
     best = np.maximum.accumulate(true_acc[order])
     pos = np.searchsorted(true_flops[order], flops, side="right") - 1
-    return float(np.mean(best[np.clip(pos, 0, None)] - acc))
+    return float(np.median(best[np.clip(pos, 0, None)] - acc))
 
 
 def main() -> None:
@@ -131,7 +131,7 @@ def main() -> None:
         print(f"| {k} | " + " | ".join(f"{np.mean(d[n]):.2f} ± {np.std(d[n]):.2f}" for n in CHECKPOINTS) + " |")
     print(f"\nMulti-objective (predicted score vs FLOPs, {args.budget} queries): predicted front of "
           f"{np.mean(sizes):.1f} cells; hypervolume of their true (accuracy, FLOPs) / true front's "
-          f"{np.mean(hv):.3f} ± {np.std(hv):.3f}; mean accuracy gap to the true front at the same FLOPs "
+          f"{np.mean(hv):.3f} ± {np.std(hv):.3f}; median accuracy gap to the true front at the same FLOPs "
           f"{np.mean(gaps):.2f} ± {np.std(gaps):.2f} points; {100 * np.mean(hits):.0f}% of the {len(true_idx)} cells "
           "of the true front found")
 
