@@ -21,9 +21,9 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 
-from . import __version__
+from . import __version__, metrics
 from .convert import to_graph
-from .errors import DataError, EmptyBatchError, LengthMismatchError, NotFittedError, WeightsError
+from .errors import DataError, EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, WeightsError
 from .features import FEATURE_VERSION, NUM_NODE_FEATURES
 from .graph import CompGraph
 from .labels import FamilyScaler, check_labels
@@ -38,6 +38,8 @@ FORMAT = "nape-plugin/estimator"
 FORMAT_VERSION = 1
 FINETUNE_MODES = ("auto", "rescale", "heads", "adapter", "full")
 TARGET = "target"   # family name of fine-tuning labels
+MEMBERS = ("zero-shot", "size", "fine-tuned")   # members of a fine-tuned estimator's ensemble
+TAU_POWER = 4                                   # member weight = Kendall tau on the fine-tuning samples ** TAU_POWER
 
 
 class GennapeModel(nn.Module):
@@ -193,7 +195,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         z = self.scaler_.fit_transform(y, groups, labelled.mflops)
         sizes = labelled.u[:, :2].numpy().astype(np.float64)
         self.size_stats_ = (sizes.mean(0), np.where(sizes.std(0) > 0, sizes.std(0), 1.0))
-        self.family_ = None
+        self.family_ = self.pretrained_ = self.ensemble_ = None
         rows = labelled.table[np.unique(labelled.node_ids)]
         model.feature_mask[:] = (rows.amax(0) > rows.amin(0)).float().to(device)
         packed = labelled if unlabelled is None else PackedGraphs.concat([labelled, unlabelled])
@@ -272,33 +274,90 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         return torch.tensor(centers, dtype=torch.float32, device=device)
 
     def _finetune(self, packed: PackedGraphs, y: np.ndarray, mode: str) -> "GennapeEstimator":
+        """Fine-tune the pretrained weights afresh on ``(packed, y)`` and weight the ensemble members (GENNAPE).
+
+        Members: the zero-shot score of the pretrained model, the size member, and the fine-tuned model. As in
+        GENNAPE, each is weighted by its Kendall tau on the fine-tuning samples, here raised to the power
+        :data:`TAU_POWER` (measured in docs/results.md: the fine-tuned member, whose in-sample tau is optimistic, is
+        still the best one from about 50 samples on); one affine map then puts the mix in the units of ``y``.
+        """
         if mode not in FINETUNE_MODES:
             raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {FINETUNE_MODES}")
-        if len(packed) < 2:
-            raise EmptyBatchError(f"fine-tuning needs at least 2 labelled graphs, got {len(packed)}")
+        n = len(packed)
+        if n < 3:
+            raise EmptyBatchError(f"fine-tuning needs at least 3 labelled graphs, got {n}")
+        if np.ptp(y) == 0:
+            raise LabelError("all fine-tuning labels are equal; nothing to learn a ranking from")
         if mode == "auto":
-            mode = "heads" if len(packed) < 100 else "adapter"
+            mode = "full"
         torch.manual_seed(self.seed)
         device = torch.device(self.device)
-        model = self.model_.to(device)
+        if getattr(self, "pretrained_", None) is None:
+            self.pretrained_ = copy.deepcopy(self.model_).cpu()
+        self.model_ = model = copy.deepcopy(self.pretrained_).to(device)
         self.centers_ = self.centers_.to(device)
-        self.scaler_.stats_.pop(TARGET, None)
-        z = self.scaler_.fit_transform(y, [TARGET] * len(packed), packed.mflops)
+        z = (y - y.mean()) / (y.std() or 1.0)
+        self._tune(model, packed, z, mode, device)
+        zero = self._zero_shot_z(packed)
+        members = np.stack([zero, self._size_z(packed), self._mixture(model, packed)], 1)
+        taus = np.array([metrics.kendall_tau(y, members[:, i]) for i in range(3)])
+        weights = np.clip(taus, 0, None) ** TAU_POWER
+        weights = weights / weights.sum() if weights.sum() > 0 else np.array([1.0, 0.0, 0.0])
+        mean, std = members.mean(0), np.where(members.std(0) > 0, members.std(0), 1.0)
+        mixed = ((members - mean) / std) @ weights
+        scale, shift = np.polyfit(mixed, y, 1) if np.ptp(mixed) > 0 else (0.0, float(y.mean()))
+        self.ensemble_ = {"members": list(MEMBERS), "weights": weights, "mean": mean, "std": std,
+                          "scale": float(scale), "shift": float(shift), "kendall_tau": taus}
         self.family_ = TARGET
-        packed.y = z
-        if mode == "adapter" and model.adapter is None:
+        self.finetune_mode_ = mode
+        return self
+
+    def _embeddings(self, model: GennapeModel, packed: PackedGraphs) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            model.eval()
+            device = next(model.parameters()).device
+            parts = [model.embed(packed.batch(np.arange(i, min(i + 256, len(packed)))).to(device))
+                     for i in range(0, len(packed), 256)]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def _fit_heads(self, heads: HeadEnsemble, base: Tensor, h: Tensor, z: np.ndarray, mode: str) -> None:
+        """Train the heads (``"rescale"``: their last layer only) on fixed embeddings, full batch."""
+        params = [heads.w2, heads.b2] if mode == "rescale" else list(heads.parameters())
+        target = torch.as_tensor(z, dtype=torch.float32, device=h.device)
+        u = self._weights(base)
+        w = u ** self.fuzzifier
+        w = w / w.sum(1, keepdim=True)
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        for _ in range(self.finetune_epochs or 300):
+            out = heads(h)
+            loss = weighted_head_mse(out, target, w) + self.rank_weight * pairwise_rank_loss((u * out).sum(1), target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    def _tune(self, model: GennapeModel, packed: PackedGraphs, z: np.ndarray, mode: str,
+              device: torch.device) -> None:
+        """Fine-tune ``model`` (a copy of the pretrained one) on ``(packed, z)`` in ``mode``."""
+        if mode in ("rescale", "heads"):
+            base, h = self._embeddings(model, packed)
+            self._fit_heads(model.heads, base, h, z, mode)
+        else:
+            self._fit_network(model, packed, z, mode, device)
+
+    def _fit_network(self, model: GennapeModel, packed: PackedGraphs, z: np.ndarray, mode: str,
+                     device: torch.device) -> None:
+        """Fine-tune the heads with an adapter encoder (``"adapter"``) or everything (``"full"``)."""
+        if mode == "adapter":
             model.attach_adapter(self.adapter_width)
             model.to(device)
+        packed.y = z
+        packed.group = None
         for p in model.parameters():
-            p.requires_grad_(False)
-        trainable = {"rescale": [model.heads.w2, model.heads.b2], "heads": list(model.heads.parameters()),
-                     "adapter": list(model.heads.parameters()) + list(model.adapter.parameters() if model.adapter
-                                                                      else []),
-                     "full": list(model.parameters())}[mode]
+            p.requires_grad_(mode == "full")
+        trainable = list(model.parameters()) if mode == "full" else \
+            list(model.heads.parameters()) + list(model.adapter.parameters())
         for p in trainable:
             p.requires_grad_(True)
-        epochs = self.finetune_epochs or {"rescale": 100, "heads": 100, "adapter": 60, "full": 40}[mode]
-        lr = self.lr * (0.3 if mode == "full" else 1.0)
 
         def step(batch) -> Tensor:
             batch = batch.to(device)
@@ -311,13 +370,13 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y)
 
         model.train()
-        train(trainable, range(len(packed)), packed.batch, step, epochs=epochs, batch_size=min(32, len(packed)),
-              lr=lr, weight_decay=self.weight_decay, seed=self.seed, desc=f"fine-tune ({mode})",
-              progress=self.progress)
+        train(trainable, range(len(packed)), packed.batch, step,
+              epochs=self.finetune_epochs or {"adapter": 60, "full": 40}[mode], batch_size=min(32, len(packed)),
+              lr=self.lr * (0.3 if mode == "full" else 1.0), weight_decay=self.weight_decay, seed=self.seed,
+              desc=f"fine-tune ({mode})", progress=self.progress)
         for p in model.parameters():
             p.requires_grad_(True)
-        self.finetune_mode_ = mode
-        return self
+        packed.y = None
 
     # ----------------------------------------------------------------------------------------------- inference
     @torch.no_grad()
@@ -335,15 +394,13 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         return np.concatenate(out)
 
     @torch.no_grad()
-    def _raw(self, packed: PackedGraphs, batch_size: int, progress: bool | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(memberships (n, K), head outputs (n, K))`` in standardised units."""
-        self._check_fitted()
-        model = self.model_
+    def _raw(self, model: GennapeModel, packed: PackedGraphs, batch_size: int = 256,
+             progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(memberships (n, K), head outputs (n, K))`` of ``model`` in standardised units."""
         device = next(model.parameters()).device
         was = model.training
         model.eval()
-        show = progress if progress is not None else (self.progress if len(packed) > 2000 else False)
-        bar = progress_bar(total=len(packed), desc="predict", enabled=show)
+        bar = progress_bar(total=len(packed), desc="predict", enabled=progress)
         us, hs = [], []
         for i in range(0, len(packed), batch_size):
             chunk = np.arange(i, min(i + batch_size, len(packed)))
@@ -355,8 +412,25 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         model.train(was)
         return np.concatenate(us), np.concatenate(hs)
 
-    def _to_output(self, z: np.ndarray, packed: PackedGraphs) -> np.ndarray:
-        return self.scaler_.inverse(z, self.family_, packed.mflops)
+    def _mixture(self, model: GennapeModel, packed: PackedGraphs) -> np.ndarray:
+        u, heads = self._raw(model, packed)
+        return (u * heads).sum(1)
+
+    def _zero_shot_z(self, packed: PackedGraphs, mixture: np.ndarray | None = None) -> np.ndarray:
+        """The pretrained model's score mixed with the size member, in standardised units (``mixture``: the
+        pretrained model's head mixture when already computed)."""
+        if mixture is None:
+            pretrained = self.pretrained_ if getattr(self, "pretrained_", None) is not None else self.model_
+            mixture = self._mixture(pretrained, packed)
+        if not self.size_weight:
+            return mixture
+        return (1 - self.size_weight) * mixture + self.size_weight * self._size_z(packed)
+
+    def _finetuned(self, tuned: np.ndarray, zero: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """The fine-tuned ensemble in the units of the fine-tuning labels."""
+        e = self.ensemble_
+        mixed = ((np.stack([zero, size, tuned], 1) - e["mean"]) / e["std"]) @ e["weights"]
+        return e["scale"] * mixed + e["shift"]
 
     def predict(self, graphs: Sequence[Any] | PackedGraphs, return_std: bool = False, batch_size: int = 256,
                 progress: bool | None = None, **context: Any):
@@ -365,23 +439,33 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         Zero-shot, scores are in the training families' averaged units (rank them); after fine-tuning with
         ``fit(graphs, y)``, they are in the units of ``y``.
         """
+        self._check_fitted()
         packed = self._pack(graphs, context)
-        u, heads = self._raw(packed, batch_size, progress)
+        show = progress if progress is not None else (self.progress if len(packed) > 2000 else False)
+        u, heads = self._raw(self.model_, packed, batch_size, show)
         z = (u * heads).sum(1)
-        if self.size_weight and self.family_ is None:
-            z = (1 - self.size_weight) * z + self.size_weight * self._size_z(packed)
-        mean = self._to_output(z, packed)
-        if not return_std:
-            return mean
-        sd_z = np.sqrt((u * (heads - (u * heads).sum(1, keepdims=True)) ** 2).sum(1))
-        scale = np.abs(self._to_output(np.ones_like(z), packed) - self._to_output(np.zeros_like(z), packed))
-        return mean, sd_z * scale
+        spread = np.sqrt((u * (heads - z[:, None]) ** 2).sum(1))
+        if self.family_ != TARGET:
+            z = self._zero_shot_z(packed, z)
+            mean = self.scaler_.inverse(z, None, packed.mflops)
+            scale = np.abs(self.scaler_.inverse(z + 1, None, packed.mflops) - mean)
+            spread = spread * (1 - self.size_weight)
+        else:
+            mean = self._finetuned(z, self._zero_shot_z(packed), self._size_z(packed))
+            e = self.ensemble_
+            scale = abs(e["scale"]) * e["weights"][2] / e["std"][2]
+        return (mean, spread * scale) if return_std else mean
 
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
+        self._check_fitted()
         packed = self._pack(graphs, context)
-        _, heads = self._raw(packed, batch_size, False)
-        return np.stack([self._to_output(heads[:, k], packed) for k in range(heads.shape[1])])
+        _, heads = self._raw(self.model_, packed, batch_size)
+        if self.family_ != TARGET:
+            return np.stack([self.scaler_.inverse(self._zero_shot_z(packed, heads[:, k]), None, packed.mflops)
+                             for k in range(heads.shape[1])])
+        zero, size = self._zero_shot_z(packed), self._size_z(packed)
+        return np.stack([self._finetuned(heads[:, k], zero, size) for k in range(heads.shape[1])])
 
     def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Graph embeddings ``(n, embed_dim)`` from the encoder."""
@@ -394,10 +478,16 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         """Write weights, fitted state and parameters to ``path`` (loadable with ``weights_only=True``)."""
         self._check_fitted()
         m = self.model_
+        pre = getattr(self, "pretrained_", None)
+        ensemble = getattr(self, "ensemble_", None)
         blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
                 "nape_version": __version__, "params": self.get_params(),
                 "adapter_width": m.adapter.embed_dim if m.adapter is not None else 0,
                 "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}, "centers": self.centers_.cpu(),
+                "pretrained_state_dict": None if pre is None else {k: v.cpu() for k, v in pre.state_dict().items()},
+                "ensemble": None if ensemble is None else
+                {k: (torch.as_tensor(v) if isinstance(v, np.ndarray) else v) for k, v in ensemble.items()},
+                "finetune_mode": getattr(self, "finetune_mode_", None),
                 "scaler": {"standardise": self.scaler_.standardise, "flops_aware": self.scaler_.flops_aware,
                            "stats": {k: list(v) for k, v in self.scaler_.stats_.items()}},
                 "size_stats": [torch.tensor(a) for a in self.size_stats_], "family": self.family_,
@@ -440,6 +530,14 @@ def load(path: str | os.PathLike | io.BytesIO) -> GennapeEstimator:
     except RuntimeError as e:
         raise WeightsError(f"weights in {path} do not fit the architecture in its parameters: {e}") from None
     est.model_ = model
+    est.pretrained_ = None
+    if blob.get("pretrained_state_dict") is not None:
+        est.pretrained_ = est._new_model()
+        est.pretrained_.load_state_dict(blob["pretrained_state_dict"])
+    est.ensemble_ = None if blob.get("ensemble") is None else \
+        {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in blob["ensemble"].items()}
+    if blob.get("finetune_mode") is not None:
+        est.finetune_mode_ = blob["finetune_mode"]
     est.centers_ = blob["centers"]
     sc = blob["scaler"]
     est.scaler_ = FamilyScaler(sc["standardise"], sc["flops_aware"], {k: tuple(v) for k, v in sc["stats"].items()})

@@ -49,8 +49,14 @@ def excluded(config: dict[str, Any], family: str) -> set[str]:
     return {a for n in names for a in (demo_sample().arch_ids if n == "demo" else [])}
 
 
-def labelled(config: dict[str, Any], root: str | None) -> tuple[list[CompGraph], np.ndarray, list[str], list[dict]]:
-    """Graphs, labels (in percent), family names and a provenance record per family of the config's ``train``."""
+HELD_OUT = 3000   # rows of a training family left out of training that the card reports in-domain metrics on
+
+
+def labelled(config: dict[str, Any], root: str | None
+             ) -> tuple[list[CompGraph], np.ndarray, list[str], list[dict], dict[str, datasets.Dataset]]:
+    """Graphs, labels (in percent), family names and a provenance record per family of the config's ``train``, and
+    up to :data:`HELD_OUT` rows of each family that training left out (for in-domain metrics)."""
+    held_out: dict[str, datasets.Dataset] = {}
     graphs: list[CompGraph] = []
     labels: list[np.ndarray] = []
     groups: list[str] = []
@@ -62,13 +68,17 @@ def labelled(config: dict[str, Any], root: str | None) -> tuple[list[CompGraph],
         if skip:
             keep = np.array([i for i, a in enumerate(ds.archs) if ds.space.arch_id(a) not in skip])
         if spec.get("limit"):
-            keep = np.sort(np.random.default_rng(config["seed"]).choice(keep, spec["limit"], replace=False))
+            rng = np.random.default_rng(config["seed"])
+            rest = keep
+            keep = np.sort(rng.choice(keep, spec["limit"], replace=False))
+            rest = np.setdiff1d(rest, keep)
+            held_out[spec["family"]] = ds.subset(np.sort(rng.choice(rest, min(HELD_OUT, len(rest)), replace=False)))
         ds = ds.subset(keep)
         graphs += ds.graphs
         labels.append(ds.labels * spec.get("scale", 1.0))
         groups += [spec.get("group", spec["family"])] * len(ds)
         record.append({"family": spec["family"], "metric": ds.metric, "n": len(ds), "excluded": len(skip)})
-    return graphs, np.concatenate(labels), groups, record
+    return graphs, np.concatenate(labels), groups, record, held_out
 
 
 def unlabelled(config: dict[str, Any], progress: bool | None = None) -> tuple[list[CompGraph], dict[str, int]]:
@@ -123,10 +133,12 @@ def zero_shot(est: GennapeEstimator, families: dict[str, int | None], root: str 
         ds = datasets.load(fam, root=root)
         if limit is not None and limit < len(ds):
             ds = ds.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit, replace=False)))
-        pred = est.predict(ds.graphs)
-        out[fam] = {"n": len(ds), "srcc": round(metrics.spearman(ds.labels, pred), 4),
-                    "kendall_tau": round(metrics.kendall_tau(ds.labels, pred), 4)}
+        out[fam] = _metrics(ds.labels, est.predict(ds.graphs))
     return out
+
+
+def _metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    return {"n": len(y), "srcc": round(metrics.spearman(y, pred), 4), "kendall_tau": round(metrics.kendall_tau(y, pred), 4)}
 
 
 def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root: str | None = None,
@@ -134,18 +146,19 @@ def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root:
     """Train the estimator a config describes; writes ``<name>.pt`` and ``<name>.json`` to ``out_dir``."""
     start = time.time()
     torch.manual_seed(config["seed"])
-    graphs, y, groups, record = labelled(config, root)
+    graphs, y, groups, record, held_out = labelled(config, root)
     extra, counts = unlabelled(config, progress)
     params = {**config.get("estimator", {}), "seed": config["seed"], "progress": progress}
     est = GennapeEstimator(**params).fit(graphs, y, groups=groups, unlabelled=extra, checkpoint_dir=checkpoint_dir)
     trained_on = {s["family"] for s in config["train"]}
-    held_out = config.get("zero_shot", {f: None for f in datasets.families() if f not in trained_on})
+    unseen = config.get("zero_shot", {f: None for f in datasets.families() if f not in trained_on})
     card = {"name": config["name"], "description": config.get("description", ""),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "nape_version": __version__,
             "git_revision": git_revision(), "command": command, "seed": config["seed"], "config": config,
             "training_data": record, "unlabelled": counts, "train_seconds": round(time.time() - start, 1),
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}",
-            "zero_shot": zero_shot(est, held_out, root, config["seed"]),
+            "zero_shot": zero_shot(est, unseen, root, config["seed"]),
+            "held_out": {fam: _metrics(ds.labels, est.predict(ds.graphs)) for fam, ds in held_out.items()},
             "check": check_metrics(est)}
     est.card_ = card
     out = Path(out_dir)
@@ -182,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
     path = pretrain(config, args.out, args.data_root, args.checkpoint_dir, command=command)
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {card['train_seconds']:.0f} s")
-    for fam, m in card["zero_shot"].items():
-        print(f"  zero-shot {fam:<14} SRCC {m['srcc']:.4f}  Kendall tau {m['kendall_tau']:.4f}  (n={m['n']})")
+    for kind in ("held_out", "zero_shot"):
+        for fam, m in card[kind].items():
+            print(f"  {kind.replace('_', '-'):<9} {fam:<14} SRCC {m['srcc']:.4f}  Kendall tau {m['kendall_tau']:.4f}  "
+                  f"(n={m['n']})")
     return 0

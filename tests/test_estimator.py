@@ -97,10 +97,10 @@ def test_finetune_modes_move_predictions_to_target_units(trained, data, mode):
     assert trained.family_ is None       # the original is untouched
 
 
-def test_auto_finetune_picks_by_sample_count(trained, data):
+def test_auto_finetune_tunes_the_whole_network(trained, data):
     graphs, y = data
     est = copy.deepcopy(trained).fit(graphs[:20], y[:20])
-    assert est.finetune_mode_ == "heads"
+    assert est.finetune_mode_ == "full"
 
 
 def test_save_and_load_round_trip(trained, data, tmp_path):
@@ -135,3 +135,31 @@ def test_errors_name_the_problem(trained, data, tmp_path):
     truncated.write_bytes((tmp_path / "ok.pt").read_bytes()[:200])
     with pytest.raises(WeightsError):
         nape.load(truncated)
+
+
+def test_finetuned_ensemble_is_weighted_by_kendall_tau_and_survives_save(trained, data, tmp_path):
+    graphs, y = data
+    est = copy.deepcopy(trained).fit(graphs[60:90], y[60:90], mode="heads")
+    e = est.ensemble_
+    assert e["members"] == ["zero-shot", "size", "fine-tuned"]
+    assert np.isclose(e["weights"].sum(), 1.0) and (e["weights"] >= 0).all()
+    np.testing.assert_allclose(e["weights"], np.clip(e["kendall_tau"], 0, None) ** 4 / (
+        np.clip(e["kendall_tau"], 0, None) ** 4).sum())
+    est.save(tmp_path / "tuned.pt")
+    again = nape.load(tmp_path / "tuned.pt")
+    np.testing.assert_allclose(again.predict(graphs[90:]), est.predict(graphs[90:]), rtol=1e-6)
+    assert again.finetune_mode_ == "heads"
+
+
+def test_each_fit_finetunes_the_pretrained_weights_afresh(trained, data):
+    graphs, y = data
+    once = copy.deepcopy(trained).fit(graphs[60:80], y[60:80], mode="heads")
+    twice = copy.deepcopy(trained).fit(graphs[80:100], y[80:100], mode="heads").fit(graphs[60:80], y[60:80],
+                                                                                   mode="heads")
+    np.testing.assert_allclose(once.predict(graphs[:10]), twice.predict(graphs[:10]), rtol=1e-6)
+
+
+def test_finetuning_rejects_constant_labels(trained, data):
+    graphs, _ = data
+    with pytest.raises(LabelError, match="all fine-tuning labels are equal"):
+        copy.deepcopy(trained).fit(graphs[:5], [1.0] * 5)
