@@ -152,6 +152,15 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
     def _new_model(self) -> GennapeModel:
         return GennapeModel(self.conv, self.width, self.layers, self.embed_dim, self.num_heads, relative=self.relative)
 
+    def _head_loss(self, base: Tensor, heads: Tensor, target: Tensor, groups: Tensor | None = None) -> Tensor:
+        """Membership-weighted squared error of every head, plus the ranking loss of their mixture."""
+        u = self._weights(base.detach())
+        w = u ** self.fuzzifier
+        loss = weighted_head_mse(heads, target, w / w.sum(1, keepdim=True))
+        if self.rank_weight:
+            loss = loss + self.rank_weight * pairwise_rank_loss((u * heads).sum(1), target, groups)
+        return loss
+
     def _weights(self, base: Tensor) -> Tensor:
         """Fuzzy memberships of base embeddings in the fitted clusters, ``(batch, K)``."""
         return memberships(base, self.centers_.to(base.device, base.dtype), self.fuzzifier)
@@ -239,14 +248,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                 batch.x[hide, :len(VOCAB)] = 0.0
             batch = batch.to(device)
             base, h = model.embed(batch)
-            heads = model.heads(h)
-            u = self._weights(base.detach())
-            w = u ** self.fuzzifier
-            w = w / w.sum(1, keepdim=True)
-            loss = weighted_head_mse(heads, batch.y, w)
-            if self.rank_weight:
-                loss = loss + self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y, batch.group)
-            return loss
+            return self._head_loss(base, model.heads(h), batch.y, batch.group)
 
         def recluster(epoch: int) -> None:
             if self.num_heads > 1 and (epoch + 1) % 5 == 0:
@@ -324,13 +326,9 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         """Train the heads (``"rescale"``: their last layer only) on fixed embeddings, full batch."""
         params = [heads.w2, heads.b2] if mode == "rescale" else list(heads.parameters())
         target = torch.as_tensor(z, dtype=torch.float32, device=h.device)
-        u = self._weights(base)
-        w = u ** self.fuzzifier
-        w = w / w.sum(1, keepdim=True)
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         for _ in range(self.finetune_epochs or 300):
-            out = heads(h)
-            loss = weighted_head_mse(out, target, w) + self.rank_weight * pairwise_rank_loss((u * out).sum(1), target)
+            loss = self._head_loss(base, heads(h), target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -362,12 +360,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         def step(batch) -> Tensor:
             batch = batch.to(device)
             base, h = model.embed(batch)
-            heads = model.heads(h)
-            u = self._weights(base.detach())
-            w = u ** self.fuzzifier
-            w = w / w.sum(1, keepdim=True)
-            return weighted_head_mse(heads, batch.y, w) + \
-                self.rank_weight * pairwise_rank_loss((u * heads).sum(1), batch.y)
+            return self._head_loss(base, model.heads(h), batch.y)
 
         model.train()
         train(trainable, range(len(packed)), packed.batch, step,
