@@ -85,9 +85,9 @@ def extrapolation(family: str, curves, y, arch, train_sizes, n_test: int, seeds:
                                       kendalltau(p, y[te]).statistic, mean_absolute_error(y[te], p) * scale))
             for name, vals in res.items():
                 v = np.array(vals)
-                out.append(f"| {family} | {n_train} | {', '.join(str(e) for e in FAMILIES[family][2][:k])} | {name} | "
-                           f"{v[:, 0].mean():.3f} ± {v[:, 0].std():.3f} | {v[:, 1].mean():.3f} ± {v[:, 1].std():.3f} | "
-                           f"{v[:, 2].mean():.3f} ± {v[:, 2].std():.3f} | {v[:, 3].mean():.2f} |")
+                seen = ", ".join(str(e) for e in FAMILIES[family][2][:k])
+                cells = " | ".join(f"{v[:, j].mean():.3f} ± {v[:, j].std():.3f}" for j in range(3))
+                out.append(f"| {family} | {n_train} | {seen} | {name} | {cells} | {v[:, 3].mean():.2f} |")
             print(out[-1], f"(fit {np.mean(t_fit):.1f} s)", flush=True)
     return out
 
@@ -113,7 +113,8 @@ def early_stopping(family: str, curves, y, arch, deltas, n_runs: int, n_warmup: 
         v = np.array(rows)
         out.append(f"| {family} | {delta} | {v[:, 0].mean():.2f} ± {v[:, 0].std():.2f} | "
                    f"{v[:, 1].mean():.2f} ± {v[:, 1].std():.2f} | {100 * v[:, 2].mean():.0f}% | "
-                   f"{v[:, 3].mean():.3f} ± {v[:, 3].std():.3f} (max {v[:, 3].max():.3f}) | {int(v[:, 4].sum())}/{seeds} |")
+                   f"{v[:, 3].mean():.3f} ± {v[:, 3].std():.3f} (max {v[:, 3].max():.3f}) | "
+                   f"{int(v[:, 4].sum())}/{seeds} |")
         print(out[-1], flush=True)
     return out
 

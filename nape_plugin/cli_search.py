@@ -167,7 +167,8 @@ class Surrogate:
     @staticmethod
     def add_arguments(p: argparse.ArgumentParser) -> None:
         p.formatter_class = argparse.RawDescriptionHelpFormatter
-        p.epilog = ("examples:  nape surrogate gbdt --space nb201 --train train.csv --test test.csv --label-column acc\n"
+        p.epilog = ("examples:  nape surrogate gbdt --space nb201 --train train.csv --test test.csv "
+                    "--label-column acc\n"
                     "           nape surrogate synflow --space nb201 --test cells.csv --label-column acc\n"
                     "           nape surrogate lcsvr --space nb101 --train runs.csv --test new.csv --label-column "
                     "acc108 --curve-columns acc4,acc12")
