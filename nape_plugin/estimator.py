@@ -469,6 +469,10 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
     # ------------------------------------------------------------------------------------------------ persist
     def save(self, path: str | os.PathLike, card: dict | None = None) -> None:
         """Write weights, fitted state and parameters to ``path`` (loadable with ``weights_only=True``)."""
+        atomic_save(self.to_blob(card), path)
+
+    def to_blob(self, card: dict | None = None) -> dict[str, Any]:
+        """Everything :meth:`save` writes: tensors, numbers and strings only."""
         self._check_fitted()
         m = self.model_
         pre = getattr(self, "pretrained_", None)
@@ -485,7 +489,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                            "stats": {k: list(v) for k, v in self.scaler_.stats_.items()}},
                 "size_stats": [torch.tensor(a) for a in self.size_stats_], "family": self.family_,
                 "card": card or getattr(self, "card_", {})}
-        atomic_save(blob, path)
+        return blob
 
     def __sklearn_clone__(self):
         return type(self)(**self.get_params())
@@ -498,8 +502,8 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         return new
 
 
-def load(path: str | os.PathLike | io.BytesIO) -> GennapeEstimator:
-    """An estimator written by :meth:`GennapeEstimator.save`."""
+def read(path: str | os.PathLike | io.BytesIO) -> dict[str, Any]:
+    """The contents of a nape-plugin weight file, checked for its marker and versions."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -507,13 +511,27 @@ def load(path: str | os.PathLike | io.BytesIO) -> GennapeEstimator:
     except Exception as e:
         raise WeightsError(f"cannot read estimator weights from {path}: {type(e).__name__}: {e}. The file is "
                            "corrupted, truncated or not a nape-plugin estimator; re-download or re-save it") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+    if not isinstance(blob, dict) or not str(blob.get("format", "")).startswith(FORMAT):
         raise WeightsError(f"{path} is not a nape-plugin estimator file (no '{FORMAT}' marker); save estimators "
                            "with est.save(path)")
     if blob.get("format_version") != FORMAT_VERSION or blob.get("feature_version") != FEATURE_VERSION:
         raise WeightsError(f"{path} was written with estimator format {blob.get('format_version')} / features "
                            f"{blob.get('feature_version')}; this nape-plugin {__version__} reads format "
                            f"{FORMAT_VERSION} / features {FEATURE_VERSION}: retrain or use a matching version")
+    return blob
+
+
+def load(path: str | os.PathLike | io.BytesIO):
+    """An estimator written by ``save`` (a :class:`GennapeEstimator` or a bagged ensemble of them)."""
+    blob = read(path)
+    if blob["format"] != FORMAT:
+        from .bagging import BaggedEstimator
+        return BaggedEstimator.from_blob(blob, path)
+    return from_blob(blob, path)
+
+
+def from_blob(blob: dict[str, Any], path: Any = "<blob>") -> GennapeEstimator:
+    """Inverse of :meth:`GennapeEstimator.to_blob`."""
     est = GennapeEstimator(**blob["params"])
     model = est._new_model()
     if blob["adapter_width"]:

@@ -23,6 +23,7 @@ import torch
 
 from . import __version__, datasets, metrics
 from .errors import DataError, UnknownNameError
+from .bagging import BaggedEstimator
 from .estimator import GennapeEstimator
 from .graph import CompGraph
 from .progress import progress_bar
@@ -115,7 +116,7 @@ def git_revision() -> str | None:
         return None
 
 
-def check_metrics(est: GennapeEstimator) -> dict[str, Any]:
+def check_metrics(est: GennapeEstimator | BaggedEstimator) -> dict[str, Any]:
     """Metrics on the demo sample shipped in the package (what the card promises and a test re-checks)."""
     from .demo import demo_sample
     sample = demo_sample()
@@ -125,7 +126,7 @@ def check_metrics(est: GennapeEstimator) -> dict[str, Any]:
             "predictions_sha256": hashlib.sha256(np.round(pred, 4).astype(np.float32).tobytes()).hexdigest()}
 
 
-def zero_shot(est: GennapeEstimator, families: dict[str, int | None], root: str | None, seed: int = 0
+def zero_shot(est: GennapeEstimator | BaggedEstimator, families: dict[str, int | None], root: str | None, seed: int = 0
               ) -> dict[str, dict[str, float]]:
     """SRCC and Kendall tau on ``{family: sample size or None for all}``."""
     out = {}
@@ -148,8 +149,11 @@ def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root:
     torch.manual_seed(config["seed"])
     graphs, y, groups, record, held_out = labelled(config, root)
     extra, counts = unlabelled(config, progress)
-    params = {**config.get("estimator", {}), "seed": config["seed"], "progress": progress}
-    est = GennapeEstimator(**params).fit(graphs, y, groups=groups, unlabelled=extra, checkpoint_dir=checkpoint_dir)
+    est = GennapeEstimator(**{**config.get("estimator", {}), "seed": config["seed"], "progress": progress})
+    if config.get("bagging"):
+        bag = config["bagging"]
+        est = BaggedEstimator(est, bag["members"], bag.get("subsample"), seed=config["seed"])
+    est.fit(graphs, y, groups=groups, unlabelled=extra, checkpoint_dir=checkpoint_dir)
     trained_on = {s["family"] for s in config["train"]}
     unseen = config.get("zero_shot", {f: None for f in datasets.families() if f not in trained_on})
     card = {"name": config["name"], "description": config.get("description", ""),
