@@ -97,11 +97,14 @@ def main() -> None:
     ap.add_argument("--estimator", default="default", help="pretrained name or saved estimator file")
     ap.add_argument("--labels", type=Path, default=TABLE)
     ap.add_argument("--out", type=Path, default=Path("naslib_search.jsonl"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--table", action="store_true", help="only print the summary of --out")
     args = ap.parse_args()
 
     runs = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
     if not args.table:
+        import torch
+        torch.set_num_threads(args.threads)
         api = dataset_api("nasbench201", "cifar10", args.labels)
         done = {(r["method"], r["seed"]) for r in runs if r["queries"] == args.queries}
         for method in args.methods:

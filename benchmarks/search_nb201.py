@@ -47,7 +47,7 @@ def truth(space) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 def score_all(space, scorer_name: str, archs: list[str], acc: np.ndarray, n_train: int) -> np.ndarray:
     t = time.perf_counter()
-    scorer: object = scorer_name
+    scorer: object = nape.load(scorer_name) if scorer_name.endswith(".pt") else scorer_name
     if n_train:
         from nape_plugin import plugins
         from nape_plugin.pretrained import names
@@ -76,7 +76,8 @@ def gap_to_front(acc: np.ndarray, flops: np.ndarray, true_acc: np.ndarray, true_
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scorer", default="default", help="pretrained estimator or registered predictor name")
+    ap.add_argument("--scorer", default="default",
+                    help="pretrained estimator or registered predictor name, or a saved estimator (.pt)")
     ap.add_argument("--train", type=int, default=0, help="first fit the scorer on this many random labelled cells")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=1000)

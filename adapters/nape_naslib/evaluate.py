@@ -29,6 +29,8 @@ import numpy as np
 
 from nape_plugin.errors import DataError, PluginError
 
+from .convert import to_arch
+
 #: NASLib's train sizes for NAS-Bench-201 (``np.logspace`` from 5.1 to 1000 in 11 steps, as its scripts make them).
 NASLIB_TRAIN_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 SPACES = ("nasbench101", "nasbench201", "nasbench301", "transbench101_micro", "transbench101_macro")
@@ -55,12 +57,31 @@ def make_predictor(name: str, estimator: Any = "default", dataset: str | None = 
         "mlp": lambda: p.MLPPredictor(encoding_type=EncodingType.ADJACENCY_ONE_HOT, hpo_wrapper=False,
                                       hparams_from_file=False),
         "bananas": lambda: p.Ensemble(predictor_type="bananas", num_ensemble=3, hpo_wrapper=True),
-        "seminas": lambda: p.SemiNASPredictor(encoding_type=EncodingType.SEMINAS, semi=True, hpo_wrapper=False,
-                                              hparams_from_file=False),
+        "seminas": lambda: _int_seminas_sequences() or p.SemiNASPredictor(
+            encoding_type=EncodingType.SEMINAS, semi=True, hpo_wrapper=False, hparams_from_file=False),
     }
     if name not in factories:
         raise DataError(f"unknown predictor {name!r}; choose from {', '.join(PREDICTORS)}")
     return factories[name]()
+
+
+def _int_seminas_sequences() -> None:
+    """Make NASLib's SemiNAS sequences plain ints.
+
+    NASLib's NAS-Bench-201 SemiNAS encoding holds a float32 adjacency matrix, so ``convert_arch_to_seq`` returns
+    numpy floats, which current torch refuses in ``torch.LongTensor``: SemiNAS fails on its first batch. The module's
+    function is wrapped once to cast every entry to ``int`` (the values are small whole numbers).
+    """
+    from naslib.predictors import seminas
+    convert = seminas.convert_arch_to_seq
+    if getattr(convert, "_nape_int", False):
+        return
+
+    def int_sequence(matrix: Any, ops: Any, max_n: int = 8) -> list[int]:
+        return [int(v) for v in convert(matrix, ops, max_n)]
+
+    int_sequence._nape_int = True   # type: ignore[attr-defined]
+    seminas.convert_arch_to_seq = int_sequence
 
 
 def model_free(space: Any) -> Any:
@@ -144,19 +165,36 @@ def evaluate(predictor_name: str, seed: int, api: Any, space: str = "nasbench201
         if not instantiate_models:
             search_space = model_free(search_space)
         evaluator.adapt_search_space(search_space, load_labeled=False, dataset_api=api)
+        tested = _record_test_set(evaluator)
+        evaluator._log_to_json = lambda: None     # its file is deleted below, and it crashes on float32 predictions
         out = io.StringIO()
         utils.set_seed(seed)        # again: every predictor sees the same sampled architectures for a seed
         with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
             start = time.perf_counter()
             results = evaluator.evaluate()
             wall = time.perf_counter() - start
+    archs = [str(to_arch(x).encoding) for x in tested]
     rows = []
     for r in results[1:]:
         ytest = np.round(np.asarray(r.get("full_ytest", []), dtype=float), 4)
         rows.append({"predictor": predictor_name, "seed": seed, "train_size": int(r["train_size"]),
                      **{m: _float(r.get(m)) for m in METRICS}, "wall_time": wall,
-                     "test_digest": hashlib.sha1(ytest.tobytes()).hexdigest()[:12]})
+                     "test_digest": hashlib.sha1(ytest.tobytes()).hexdigest()[:12], "test_archs": archs,
+                     "test_y": ytest.tolist(), "test_pred": [_float(v) for v in r.get("full_testpred", [])]})
     return rows
+
+
+def _record_test_set(evaluator: Any) -> list:
+    """A list that receives the test architectures ``evaluator`` scores (NASLib keeps them local to ``evaluate``)."""
+    tested: list = []
+    single_evaluate = evaluator.single_evaluate
+
+    def recording(train_data: Any, test_data: Any, fidelity: Any) -> Any:
+        tested[:] = test_data[0]
+        return single_evaluate(train_data, test_data, fidelity)
+
+    evaluator.single_evaluate = recording
+    return tested
 
 
 def _float(v: Any) -> float:

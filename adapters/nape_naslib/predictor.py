@@ -37,7 +37,7 @@ class NapePredictorMethods:
         ensemble: ``query`` returns the per-head predictions ``(n_heads, n)`` (the spread BANANAS' acquisition
             functions use) instead of the membership-mixed prediction ``(n,)``.
         batch_size: graphs per forward pass inside one ``query``/``fit`` call.
-        min_finetune: fewer labelled architectures than this answer zero-shot (fine-tuning needs at least 2).
+        min_finetune: fewer labelled architectures than this answer zero-shot (the estimator fine-tunes on 3 or more).
         dataset: NAS-Bench-201 data set of the NASLib objects (``"cifar10"``, ``"cifar100"``, ``"ImageNet16-120"``);
             it sets the input resolution of their graphs. ``None``: CIFAR-10's.
         seed: seed of the fine-tuning (``None``: the estimator's own).
@@ -45,13 +45,13 @@ class NapePredictorMethods:
     """
 
     def __init__(self, estimator: Any = "default", finetune: bool = True, ensemble: bool = False,
-                 batch_size: int = 256, min_finetune: int = 2, dataset: str | None = None, seed: int | None = None,
+                 batch_size: int = 256, min_finetune: int = 3, dataset: str | None = None, seed: int | None = None,
                  ss_type: str | None = None, encoding_type: Any = None):
         self.estimator = estimator
         self.finetune = finetune
         self.ensemble = ensemble
         self.batch_size = batch_size
-        self.min_finetune = max(2, int(min_finetune))
+        self.min_finetune = max(3, int(min_finetune))
         self.dataset = dataset
         self.seed = seed
         self.ss_type = ss_type

@@ -84,8 +84,10 @@ def test_fit_fine_tunes_a_copy_and_restarts_from_the_pretrained_weights(tiny_est
     assert not np.allclose(first, tiny_estimator.predict(graphs_of(xtest)))
     p.fit(xtrain, labels(xtrain))                            # refit: starts again from the pretrained weights
     np.testing.assert_allclose(p.query(xtest), first, rtol=1e-5)
-    p.fit(xtrain[:1], labels(xtrain[:1]))                    # too few to fine-tune: zero-shot
+    p.fit(xtrain[:2], labels(xtrain[:2]))                    # too few to fine-tune (the estimator needs 3): zero-shot
     assert p.est_ is tiny_estimator
+    p.fit(xtrain[:3], labels(xtrain[:3]))
+    assert p.est_ is not tiny_estimator
 
 
 def test_zero_shot_fit_keeps_the_pretrained_estimator(tiny_estimator):
