@@ -192,8 +192,7 @@ def run(args: argparse.Namespace) -> int:
         config["seed"] = args.seed
     if not config.get("train"):
         raise DataError(f"config {args.config!r} lists no labelled families under 'train'")
-    options = {"--data-root": args.data_root, "--checkpoint-dir": args.checkpoint_dir, "--threads": args.threads,
-               "--seed": args.seed}
+    options = {"--data-root": args.data_root, "--threads": args.threads, "--seed": args.seed}  # what shapes the weights
     command = " ".join(["nape pretrain", shlex.quote(args.config), *(f"{k} {shlex.quote(str(v))}" for k, v in
                                                                     options.items() if v is not None)])
     path = pretrain(config, args.out, args.data_root, args.checkpoint_dir, command=command)
