@@ -107,8 +107,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         api = dataset_api("nasbench201", "cifar10", args.labels)
         done = {(r["method"], r["seed"]) for r in runs if r["queries"] == args.queries}
-        for method in args.methods:
-            for seed in args.seeds:
+        for seed in args.seeds:                     # seed-major: an interrupted run has every method's first seeds
+            for method in args.methods:
                 if (method, seed) in done:
                     continue
                 run = {**run_search(method, seed, args.queries, api, args.estimator), "estimator": args.estimator}

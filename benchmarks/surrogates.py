@@ -2,6 +2,7 @@
 
     python benchmarks/surrogates.py                                   # nb101, nb201, nb301; 5 seeds
     python benchmarks/surrogates.py --families nb201 --estimator default
+    python benchmarks/surrogates.py --families nb301 --estimator gennape-nb101 --stats-pretrain 2000 --no-trees
 
 Per family and seed, a random permutation of the table (NB101: a fixed random pool of 6,000 rows) gives a test set of
 the last ``--test`` rows (NB301: every row not used for training) and nested training sets of 20/50/128/1,000 rows
@@ -11,8 +12,8 @@ labels), LightGBM and XGBoost, and a random forest;
 training-free: FLOPs and params from the CG and, on NB201 and TNB101, the published zero-cost proxies of the table
 (scored on the test cells that have them). With ``--estimator NAME``, the pretrained estimator zero-shot and fine-tuned
 with ``fit(graphs, y)`` on the same training sets; with ``--stats-pretrain N`` also after pretraining it on free
-statistics (FBNetV3: standardised log FLOPs + log params of N unlabelled graphs of the family) first, the whole
-network (``--stats-mode full``) or the heads only. Reported: Spearman and Kendall tau on the test set (mean ± std over
+statistics (FBNetV3, ``est.pretrain_on_statistics``: standardised log FLOPs + log params of N unlabelled graphs of
+the family) first, the whole network (``--stats-mode full``) or the heads only. Reported: Spearman and Kendall tau on the test set (mean ± std over
 seeds), fit time, and query time per architecture (features + model, graphs already built; the time to build a graph
 is printed per family).
 """
@@ -82,13 +83,6 @@ def load_estimator(name: str):
     return nape.load(name) if name.endswith(".pt") else nape.load_pretrained(name)
 
 
-def free_statistics(graphs) -> np.ndarray:
-    """FBNetV3's free pretraining target: standardised log FLOPs plus standardised log params."""
-    f = np.log10([g.flops + 1.0 for g in graphs])
-    p = np.log10([g.params + 1.0 for g in graphs])
-    return (f - f.mean()) / (f.std() or 1.0) + (p - p.mean()) / (p.std() or 1.0)
-
-
 def run(family: str, ds, seeds: int, n_test: int, estimator: str | None, stats: int = 0,
         stats_epochs: int = 10, stats_mode: str = "full") -> list[str]:
     y, graphs = ds.labels, ds.graphs
@@ -113,13 +107,7 @@ def run(family: str, ds, seeds: int, n_test: int, estimator: str | None, stats: 
             pool = [graphs[i] for i in perm[:len(perm) - len(test)][:stats]]    # unlabelled: no test graph
             stats_est = load_estimator(estimator)
             t = time.perf_counter()
-            stats_est.set_params(finetune_epochs=stats_epochs)
-            stats_est.fit(pool, free_statistics(pool), mode=stats_mode)
-            # The estimator's public fit always fine-tunes afresh from its pretrained weights, so the stats-tuned
-            # network is made the starting point by hand (the hook the API lacks: fit(..., init=...)); its own
-            # score then also stands in for the zero-shot member of the fine-tuned ensemble.
-            stats_est.pretrained_ = copy.deepcopy(stats_est.model_).cpu()
-            stats_est.set_params(finetune_epochs=None)
+            stats_est.pretrain_on_statistics(pool, epochs=stats_epochs, mode=stats_mode)
             stats_s = time.perf_counter() - t
             print(f"  pretrained ({stats_mode}) on free statistics of {len(pool)} graphs in {stats_s:.0f} s",
                   flush=True)

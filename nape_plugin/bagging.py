@@ -64,6 +64,14 @@ class BaggedEstimator(BaseEstimator, RegressorMixin):
             self.estimators_.append(member)
         return self
 
+    def pretrain_on_statistics(self, graphs: Sequence[Any] | PackedGraphs, epochs: int = 10, mode: str = "full",
+                               **context: Any) -> "BaggedEstimator":
+        """Every member's :meth:`~nape_plugin.estimator.GennapeEstimator.pretrain_on_statistics`; returns self."""
+        packed = self._packed(graphs, context)
+        for member in self.estimators_:
+            member.pretrain_on_statistics(packed, epochs=epochs, mode=mode)
+        return self
+
     def _rows(self, n: int, member: int) -> np.ndarray:
         if self.subsample is None:
             return np.arange(n)

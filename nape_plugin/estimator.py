@@ -26,7 +26,7 @@ from .convert import to_graph
 from .errors import DataError, EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, WeightsError
 from .features import FEATURE_VERSION, NUM_NODE_FEATURES
 from .graph import CompGraph
-from .labels import FamilyScaler, check_labels
+from .labels import FamilyScaler, check_labels, free_statistics
 from .losses import nt_xent, pairwise_rank_loss, weighted_head_mse
 from .nn import GraphEncoder, HeadEnsemble, fuzzy_cmeans, memberships
 from .ops import VOCAB
@@ -312,6 +312,23 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                           "scale": float(scale), "shift": float(shift), "kendall_tau": taus}
         self.family_ = TARGET
         self.finetune_mode_ = mode
+        return self
+
+    def pretrain_on_statistics(self, graphs: Sequence[Any] | PackedGraphs, epochs: int = 10, mode: str = "full",
+                               **context: Any) -> "GennapeEstimator":
+        """FBNetV3's free pretraining: tune the network on unlabelled ``graphs`` of the target family to predict
+        their standardised log FLOPs + log params (of the effective graph), and make that the starting point of every
+        later ``fit``. Until then, predictions rank by those statistics. Helps most on families far from the
+        pretraining data with few labels (docs/results.md); returns self."""
+        self._check_fitted()
+        packed = self._pack(graphs, context)
+        u = packed.to_arrays()["u"]
+        saved, self.finetune_epochs = self.finetune_epochs, epochs
+        try:
+            self._finetune(packed, free_statistics(u[:, 0], u[:, 1]), mode)
+        finally:
+            self.finetune_epochs = saved
+        self.pretrained_ = self.ensemble_ = self.family_ = None
         return self
 
     def _embeddings(self, model: GennapeModel, packed: PackedGraphs) -> tuple[Tensor, Tensor]:

@@ -90,16 +90,17 @@ def live_nodes(g: CompGraph) -> np.ndarray:
     """Mask of the effective graph: nodes that depend on the input and reach the output, both other than through
     a ``zero`` op. A node fed only by zeros computes a constant; a node feeding only zeros changes nothing."""
     n = g.num_nodes
-    alive = np.array([node.op != "zero" for node in g.nodes])
-    forward = np.zeros(n, dtype=bool)
+    alive = [node.op != "zero" for node in g.nodes]
+    edges = sorted(g.edges, key=lambda e: e[1])     # topological order: a node's inputs are settled before it
+    forward = [False] * n
     forward[0] = True
-    for i, preds in enumerate(g.predecessors[1:], 1):
-        forward[i] = alive[i] and any(forward[p] for p in preds)
-    backward = np.zeros(n, dtype=bool)
+    for s, d in edges:
+        forward[d] = forward[d] or (forward[s] and alive[d])
+    backward = [False] * n
     backward[-1] = True
-    for i in range(n - 2, -1, -1):
-        backward[i] = alive[i] and any(backward[s] for s in g.successors[i])
-    live = forward & backward
+    for s, d in reversed(sorted(g.edges)):          # and its consumers before it, walking back
+        backward[s] = backward[s] or (backward[d] and alive[s])
+    live = np.array(forward) & np.array(backward)
     live[0] = live[-1] = True
     return live
 

@@ -24,6 +24,14 @@ def flops_factor(mflops: np.ndarray) -> np.ndarray:
     return np.log10(np.asarray(mflops, dtype=np.float64) + 1.0) + 1.0
 
 
+def free_statistics(log_flops: np.ndarray, log_params: np.ndarray) -> np.ndarray:
+    """FBNetV3's free pretraining target: standardised log FLOPs plus standardised log params (no training needed)."""
+    out = np.zeros(len(log_flops))
+    for v in (np.asarray(log_flops, dtype=np.float64), np.asarray(log_params, dtype=np.float64)):
+        out += (v - v.mean()) / (v.std() or 1.0)
+    return out
+
+
 @dataclass
 class FamilyScaler:
     """Per-family label standardisation, fitted on training labels and invertible for known families."""

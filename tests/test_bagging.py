@@ -1,3 +1,4 @@
+import copy
 import random
 
 import numpy as np
@@ -43,7 +44,6 @@ def test_prediction_is_the_members_mean(bag, data):
 
 
 def test_finetuning_tunes_every_member_and_saving_round_trips(bag, data, tmp_path):
-    import copy
     graphs, y = data
     tuned = copy.deepcopy(bag).fit(graphs[50:65], y[50:65] / 100, mode="heads")
     assert tuned.family_ == "target" and tuned.finetune_mode_ == "heads" and bag.family_ is None
@@ -58,3 +58,12 @@ def test_finetuning_tunes_every_member_and_saving_round_trips(bag, data, tmp_pat
 def test_unfitted_ensemble_says_so():
     with pytest.raises(NotFittedError, match="no members"):
         BaggedEstimator().predict([])
+
+
+def test_statistics_pretraining_reaches_every_member(bag, data):
+    graphs, _ = data
+    tuned = copy.deepcopy(bag).pretrain_on_statistics(graphs[50:], epochs=3)
+    for before, after in zip(bag.estimators_, tuned.estimators_):
+        assert not np.allclose(before.predict(graphs[:10]), after.predict(graphs[:10]))
+    np.testing.assert_allclose(tuned.predict(graphs[:10]),
+                               np.mean([m.predict(graphs[:10]) for m in tuned.estimators_], 0))

@@ -10,6 +10,8 @@ import nape_plugin as nape
 from nape_plugin import GraphBuilder, metrics
 from nape_plugin.errors import EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, WeightsError
 from nape_plugin.estimator import GennapeEstimator
+from nape_plugin.labels import free_statistics
+from nape_plugin.tensorize import PackedGraphs
 
 
 def chain_net(rng: random.Random):
@@ -163,3 +165,24 @@ def test_finetuning_rejects_constant_labels(trained, data):
     graphs, _ = data
     with pytest.raises(LabelError, match="all fine-tuning labels are equal"):
         copy.deepcopy(trained).fit(graphs[:5], [1.0] * 5)
+
+
+def test_pretraining_on_free_statistics_becomes_the_start_of_every_fit(trained, data, tmp_path):
+    graphs, y = data
+    u = PackedGraphs(graphs[:60]).to_arrays()["u"]
+    target = free_statistics(u[:, 0], u[:, 1])
+    stats = copy.deepcopy(trained).set_params(size_weight=0.0)
+    before = metrics.spearman(target, stats.predict(graphs[:60]))
+    stats.pretrain_on_statistics(graphs[60:], epochs=15)
+    assert metrics.spearman(target, stats.predict(graphs[:60])) > max(before, 0.8)
+    stats.save(tmp_path / "stats.pt")
+    again = nape.load(tmp_path / "stats.pt")
+    tuned = [copy.deepcopy(e).fit(graphs[60:90], y[60:90], mode="heads") for e in (stats, again, stats)]
+    np.testing.assert_allclose(tuned[0].predict(graphs[90:]), tuned[1].predict(graphs[90:]), rtol=1e-5)
+    plain = copy.deepcopy(trained).set_params(size_weight=0.0).fit(graphs[60:90], y[60:90], mode="heads")
+    assert not np.allclose(tuned[0].predict(graphs[90:]), plain.predict(graphs[90:]))
+
+
+def test_free_statistics_add_the_standardised_logs():
+    np.testing.assert_allclose(free_statistics(np.array([1.0, 2.0, 3.0]), np.array([5.0, 5.0, 5.0])),
+                               [-1.224745, 0.0, 1.224745], rtol=1e-6)
