@@ -5,6 +5,7 @@
     python benchmarks/estimator_protocols.py in-domain --family nb201 --sizes 100 1000 --seeds 5
     python benchmarks/estimator_protocols.py baselines
     python benchmarks/estimator_protocols.py speed
+    python benchmarks/estimator_protocols.py nb201-datasets --models gennape-nb101 default
 
 Each run prints a markdown table and writes JSON to benchmarks/results/<protocol>-<model or family>.json.
 """
@@ -125,6 +126,24 @@ def run_baselines(args) -> None:
         print(f"{fam}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items()))
 
 
+def run_nb201_datasets(args) -> None:
+    """Zero-shot on NAS-Bench-201's three data sets: each cell's graph built for the data set's input shape and
+    classes (CIFAR-10/100 32x32, ImageNet16-120 16x16), scored against that data set's 200-epoch test accuracy."""
+    from nape_plugin.spaces.nb201 import NB201Space
+    columns = {"cifar10": "c10_test_200ep", "cifar100": "c100_test_200ep", "ImageNet16-120": "in16_test_200ep"}
+    ds = datasets.load("nb201")
+    rows: dict[str, dict] = {}
+    for dataset, column in columns.items():
+        space = NB201Space(dataset)
+        packed = PackedGraphs([space.to_graph(a) for a in ds.archs])
+        y = ds.metadata[column]
+        rows[dataset] = {"FLOPs": round(metrics.spearman(y, packed.mflops), 4)}
+        for name in args.models:
+            rows[dataset][name] = round(metrics.spearman(y, _model(name).predict(packed, batch_size=512)), 4)
+        print(f"{dataset}: " + ", ".join(f"{k} {v:.4f}" for k, v in rows[dataset].items()), flush=True)
+    _save("nb201-datasets", rows)
+
+
 def _nb201_truth() -> list[tuple[str, float]]:
     ds = datasets.load("nb201")
     return [(a, float(y)) for a, y in zip(ds.archs, ds.labels)]
@@ -185,13 +204,15 @@ def main() -> None:
     i.add_argument("--test-size", type=int, default=None)
     i.add_argument("--graph-passes", type=int, default=30000, help="epochs = max(15, graph_passes / size)")
     sub.add_parser("baselines")
+    d = sub.add_parser("nb201-datasets")
+    d.add_argument("--models", nargs="+", default=["gennape-nb101", "default"])
     s = sub.add_parser("speed")
     s.add_argument("--model", default="default")
     s.add_argument("--repeats", type=int, default=3)
     s.add_argument("--chunk", type=int, default=0, help="build and score this many cells at a time (0: all at once)")
     args = p.parse_args()
     {"zero-shot": run_zero_shot, "few-shot": run_few_shot, "in-domain": run_in_domain, "baselines": run_baselines,
-     "speed": run_speed}[args.protocol](args)
+     "speed": run_speed, "nb201-datasets": run_nb201_datasets}[args.protocol](args)
 
 
 if __name__ == "__main__":
