@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
           f"({r['predict_s']:.1f} s to predict, {r['load_and_build_s']:.1f} s to load and build graphs)")
     print(f"  Spearman {m['srcc']:.4f}   Kendall tau {m['kendall_tau']:.4f}   NDCG@10 {m['ndcg@10']:.4f}   "
           f"precision@10 {m['precision@10']:.2f}")
-    print(f"\n  top {len(r['top'])} by predicted score:")
+    print(f"\n  top {len(r['top'])} by predicted score (zero-shot scores rank; `fit` on a few labels maps them to yours):")
     print(f"  {'#':>3}  {'predicted':>9}  {'true acc':>8}  {'true rank':>9}  architecture")
     for row in r["top"]:
         print(f"  {row['rank']:>3}  {row['predicted']:>9.3f}  {row['true_accuracy']:>8.2f}  "
