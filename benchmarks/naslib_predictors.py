@@ -95,6 +95,18 @@ def unseen_table(rows: list[dict], seen: set[str]) -> str:
     return "\n".join(lines)
 
 
+def wide_table(summary: list[dict], metric: str) -> str:
+    """One row per predictor, one column per train size: the mean of ``metric`` over seeds (seed count if < 5)."""
+    sizes = sorted({r["train_size"] for r in summary})
+    cells: dict[str, dict[int, str]] = {}
+    for r in summary:
+        note = "" if r["seeds"] >= 5 else f" ({r['seeds']})"
+        cells.setdefault(r["predictor"], {})[r["train_size"]] = f"{r[metric]:.3f}{note}"
+    lines = [f"| {metric} | " + " | ".join(str(n) for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    lines += [f"| {name} | " + " | ".join(row.get(n, "") for n in sizes) + " |" for name, row in cells.items()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--predictors", nargs="+", default=PREDICTORS)
@@ -106,6 +118,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("naslib_predictors.jsonl"))
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--table", action="store_true", help="only print the summary of --out")
+    ap.add_argument("--wide", action="store_true", help="also print Spearman and Kendall tau with a column per size")
     ap.add_argument("--unseen", action="store_true",
                     help="also score the estimator rows on the test architectures its pretraining did not label")
     args = ap.parse_args()
@@ -136,7 +149,11 @@ def main() -> None:
     if mixed:
         print(f"warning: seeds {mixed} have differing test sets across predictors")
     order = {n: i for i, n in enumerate(args.predictors)}
-    print(format_table(sorted(summarise(rows), key=lambda r: (r["train_size"], order[r["predictor"]]))))
+    summary = sorted(summarise(rows), key=lambda r: (r["train_size"], order[r["predictor"]]))
+    print(format_table(summary))
+    if args.wide:
+        by_name = sorted(summary, key=lambda r: (order[r["predictor"]], r["train_size"]))
+        print("\n" + wide_table(by_name, "spearman") + "\n\n" + wide_table(by_name, "kendalltau"))
     if args.unseen:
         seen = pretraining_arch_ids(args.estimator)
         ours = sorted((r for r in rows if r["predictor"].startswith("nape") and "test_archs" in r),
