@@ -30,6 +30,7 @@ from nape_plugin.tensorize import PackedGraphs
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = ("nb201", "nb301", "tnb101_micro")
+SHOTS = [20, 50, 128]
 #: From-scratch training for the in-domain protocol: the same graph passes whatever the training size.
 IN_DOMAIN = dict(width=32, layers=4, embed_dim=32, num_heads=4, contrastive_epochs=0, batch_size=32, lr=2e-3,
                  progress=False)
@@ -80,7 +81,8 @@ def run_few_shot(args) -> None:
             r = rows[f"{fam}/{k}"]
             print(f"| {fam} | {k} | {r['srcc_mean']:.4f} +- {r['srcc_std']:.4f} | {r['kendall_tau_mean']:.4f} +- "
                   f"{r['kendall_tau_std']:.4f} | {r['fit_s_mean']:.1f} |", flush=True)
-    _save(f"few-shot-{Path(args.model).stem}{'-' + args.mode if args.mode else ''}", rows)
+    shots = "" if args.shots == SHOTS else "-" + "-".join(map(str, args.shots))
+    _save(f"few-shot-{Path(args.model).stem}{'-' + args.mode if args.mode else ''}{shots}", rows)
 
 
 def run_in_domain(args) -> None:
@@ -194,7 +196,7 @@ def main() -> None:
     f = sub.add_parser("few-shot")
     f.add_argument("--model", default="gennape-nb101")
     f.add_argument("--families", nargs="*", default=list(TARGETS))
-    f.add_argument("--shots", type=int, nargs="*", default=[20, 50, 128])
+    f.add_argument("--shots", type=int, nargs="*", default=SHOTS)
     f.add_argument("--seeds", type=int, default=5)
     f.add_argument("--mode", default=None)
     i = sub.add_parser("in-domain")
