@@ -54,9 +54,8 @@ def file_digest(path: Path) -> str:
 
 
 def pretraining_arch_ids(spec: str, family: str = "nb201") -> set[str]:
-    """``arch_id``s of ``family`` whose labels the estimator's pretraining used, recomputed from its card (the
-    selection of ``nape_plugin.pretrain.labelled``: the table's labelled rows minus the excluded ones, then ``limit``
-    of them drawn with the config's seed)."""
+    """``arch_id``s of ``family`` whose labels the estimator's pretraining used, recomputed from its card with
+    ``nape_plugin.pretrain.training_rows``."""
     from nape_plugin import datasets, pretrain
     from nape_naslib.predictor import load_estimator
     card = load_estimator(spec).card_
@@ -66,16 +65,10 @@ def pretraining_arch_ids(spec: str, family: str = "nb201") -> set[str]:
         return set()
     record = next(r for r in card["training_data"] if r["family"] == family)
     ds = datasets.load(family, metric=record["metric"])
-    ids = [ds.space.arch_id(a) for a in ds.archs]
-    keep = np.arange(len(ds))
-    skip = pretrain.excluded(config, family)
-    if skip:
-        keep = np.array([i for i in keep if ids[i] not in skip])
-    if train.get("limit"):
-        keep = np.sort(np.random.default_rng(config["seed"]).choice(keep, train["limit"], replace=False))
+    keep, _ = pretrain.training_rows(config, train, ds)
     if len(keep) != record["n"]:
         raise RuntimeError(f"recomputed {len(keep)} pretraining cells of {family}, the card says {record['n']}")
-    return {ids[i] for i in keep}
+    return {ds.space.arch_id(ds.archs[i]) for i in keep}
 
 
 def unseen_table(rows: list[dict], seen: set[str]) -> str:

@@ -13,14 +13,11 @@ better on both.
 from __future__ import annotations
 
 import argparse
-import csv
-from pathlib import Path
 
 import numpy as np
 
 import nape_plugin as nape
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201" / "nb201.csv"
+from search_nb201 import truth as nb201_truth
 
 
 def main() -> None:
@@ -31,9 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     space = nape.spaces.get("nb201")
-    with DATA.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    truth = {space.parse(r["arch_str"]): (float(r["c10_test_200ep"]), float(r["flops_M_linfit"])) for r in rows}
+    truth = {a: (acc, f) for a, acc, f in zip(*nb201_truth(space))}
     flops_median = np.median([f for _, f in truth.values()])
     pool = sorted((a for a, (acc, f) in truth.items() if 93.0 <= acc <= 93.5 and f > flops_median), key=str)
     rng = np.random.default_rng(0)

@@ -283,6 +283,22 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         :data:`TAU_POWER` (measured in docs/results.md: the fine-tuned member, whose in-sample tau is optimistic, is
         still the best one from about 50 samples on); one affine map then puts the mix in the units of ``y``.
         """
+        model = self._tune_copy(packed, y, mode)
+        zero = self._zero_shot_z(packed)
+        members = np.stack([zero, self._size_z(packed), self._mixture(model, packed)], 1)
+        taus = np.array([metrics.kendall_tau(y, members[:, i]) for i in range(3)])
+        weights = np.clip(taus, 0, None) ** TAU_POWER
+        weights = weights / weights.sum() if weights.sum() > 0 else np.array([1.0, 0.0, 0.0])
+        mean, std = members.mean(0), np.where(members.std(0) > 0, members.std(0), 1.0)
+        mixed = ((members - mean) / std) @ weights
+        scale, shift = np.polyfit(mixed, y, 1) if np.ptp(mixed) > 0 else (0.0, float(y.mean()))
+        self.ensemble_ = {"members": list(MEMBERS), "weights": weights, "mean": mean, "std": std,
+                          "scale": float(scale), "shift": float(shift), "kendall_tau": taus}
+        self.family_ = TARGET
+        return self
+
+    def _tune_copy(self, packed: PackedGraphs, y: np.ndarray, mode: str) -> GennapeModel:
+        """Set ``model_`` to a fresh copy of the pretrained weights tuned on ``(packed, y)`` standardised; return it."""
         if mode not in FINETUNE_MODES:
             raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {FINETUNE_MODES}")
         n = len(packed)
@@ -298,21 +314,9 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             self.pretrained_ = copy.deepcopy(self.model_).cpu()
         self.model_ = model = copy.deepcopy(self.pretrained_).to(device)
         self.centers_ = self.centers_.to(device)
-        z = (y - y.mean()) / (y.std() or 1.0)
-        self._tune(model, packed, z, mode, device)
-        zero = self._zero_shot_z(packed)
-        members = np.stack([zero, self._size_z(packed), self._mixture(model, packed)], 1)
-        taus = np.array([metrics.kendall_tau(y, members[:, i]) for i in range(3)])
-        weights = np.clip(taus, 0, None) ** TAU_POWER
-        weights = weights / weights.sum() if weights.sum() > 0 else np.array([1.0, 0.0, 0.0])
-        mean, std = members.mean(0), np.where(members.std(0) > 0, members.std(0), 1.0)
-        mixed = ((members - mean) / std) @ weights
-        scale, shift = np.polyfit(mixed, y, 1) if np.ptp(mixed) > 0 else (0.0, float(y.mean()))
-        self.ensemble_ = {"members": list(MEMBERS), "weights": weights, "mean": mean, "std": std,
-                          "scale": float(scale), "shift": float(shift), "kendall_tau": taus}
-        self.family_ = TARGET
+        self._tune(model, packed, (y - y.mean()) / (y.std() or 1.0), mode, device)
         self.finetune_mode_ = mode
-        return self
+        return model
 
     def pretrain_on_statistics(self, graphs: Sequence[Any] | PackedGraphs, epochs: int = 10, mode: str = "full",
                                **context: Any) -> "GennapeEstimator":
@@ -325,7 +329,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         u = packed.to_arrays()["u"]
         saved, self.finetune_epochs = self.finetune_epochs, epochs
         try:
-            self._finetune(packed, free_statistics(u[:, 0], u[:, 1]), mode)
+            self._tune_copy(packed, free_statistics(u[:, 0], u[:, 1]), mode)
         finally:
             self.finetune_epochs = saved
         self.pretrained_ = self.ensemble_ = self.family_ = None

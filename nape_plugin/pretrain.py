@@ -64,22 +64,32 @@ def labelled(config: dict[str, Any], root: str | None
     record = []
     for spec in config["train"]:
         ds = datasets.load(spec["family"], metric=spec.get("metric"), root=root)
-        keep = np.arange(len(ds))
-        skip = excluded(config, spec["family"])
-        if skip:
-            keep = np.array([i for i, a in enumerate(ds.archs) if ds.space.arch_id(a) not in skip])
-        if spec.get("limit"):
-            rng = np.random.default_rng(config["seed"])
-            rest = keep
-            keep = np.sort(rng.choice(keep, spec["limit"], replace=False))
-            rest = np.setdiff1d(rest, keep)
-            held_out[spec["family"]] = ds.subset(np.sort(rng.choice(rest, min(HELD_OUT, len(rest)), replace=False)))
+        keep, rest = training_rows(config, spec, ds)
+        if rest is not None:
+            held_out[spec["family"]] = ds.subset(rest)
         ds = ds.subset(keep)
         graphs += ds.graphs
         labels.append(ds.labels * spec.get("scale", 1.0))
         groups += [spec.get("group", spec["family"])] * len(ds)
-        record.append({"family": spec["family"], "metric": ds.metric, "n": len(ds), "excluded": len(skip)})
+        record.append({"family": spec["family"], "metric": ds.metric, "n": len(ds),
+                       "excluded": len(excluded(config, spec["family"]))})
     return graphs, np.concatenate(labels), groups, record, held_out
+
+
+def training_rows(config: dict[str, Any], spec: dict[str, Any], ds: datasets.Dataset
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of ``ds`` that the ``train`` entry ``spec`` trains on, and (with a ``limit``) up to :data:`HELD_OUT` of
+    the others for in-domain metrics, drawn with the config's seed."""
+    keep = np.arange(len(ds))
+    skip = excluded(config, spec["family"])
+    if skip:
+        keep = np.array([i for i, a in enumerate(ds.archs) if ds.space.arch_id(a) not in skip])
+    if not spec.get("limit"):
+        return keep, None
+    rng = np.random.default_rng(config["seed"])
+    chosen = np.sort(rng.choice(keep, spec["limit"], replace=False))
+    rest = np.setdiff1d(keep, chosen)
+    return chosen, np.sort(rng.choice(rest, min(HELD_OUT, len(rest)), replace=False))
 
 
 def unlabelled(config: dict[str, Any], progress: bool | None = None) -> tuple[list[CompGraph], dict[str, int]]:
