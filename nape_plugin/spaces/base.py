@@ -7,7 +7,7 @@ from typing import Any, Hashable, Iterator
 
 from torch import nn
 
-from ..errors import SpaceTooLargeError
+from ..errors import SpaceTooLargeError, UnknownNameError
 from ..graph import CompGraph
 
 
@@ -31,6 +31,11 @@ class SearchSpace(ABC):
     num_classes: int = 10
     #: Encoding formats :meth:`encode` can emit.
     formats: tuple[str, ...] = ()
+    #: Tasks the benchmark trained every architecture on, each with its own network (e.g. TransNAS-Bench-101's);
+    #: empty for single-task spaces.
+    tasks: tuple[str, ...] = ()
+    #: The task whose network :meth:`build` and :meth:`to_graph` make (None for single-task spaces).
+    task: str | None = None
 
     @abstractmethod
     def parse(self, arch: Any) -> Hashable:
@@ -63,6 +68,11 @@ class SearchSpace(ABC):
     def enumerate(self) -> Iterator[Hashable]:
         """Every architecture of the space, where the space is small enough."""
         raise SpaceTooLargeError(f"space {self.name!r} is too large to enumerate; use sample() instead")
+
+    def for_task(self, task: str) -> "SearchSpace":
+        """The same space with the networks the benchmark trained for ``task`` (one of :attr:`tasks`)."""
+        raise UnknownNameError(f"space {self.name!r} has no task {task!r}; "
+                               + (f"its tasks: {', '.join(self.tasks)}" if self.tasks else "it is a single-task space"))
 
     def arch_id(self, arch: Any) -> str:
         """A short string naming ``arch`` (for tables and caches)."""

@@ -24,7 +24,7 @@ import ast
 import itertools
 import numbers
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -235,6 +235,32 @@ class Block:
         """The same block with every node replaced by ``mapping[node]``."""
         return Block(tuple(mapping[n] for n in self.nodes), self.edges, self.readers, self.out)
 
+    def without_params(self) -> "Block":
+        """The same block with no parameters on its nodes: a second call of modules whose weights are shared (the
+        tracer puts a parameter on the first node that uses it)."""
+        return Block(tuple(replace(n, params=0) for n in self.nodes), self.edges, self.readers, self.out)
+
+
+def stamp(nodes: list[Node], edges: list[tuple[int, int]], cur: int, blocks: Sequence[Block]) -> int:
+    """Append ``blocks``, applied one after the other to node ``cur``, to a graph's ``nodes`` and ``edges``; returns the
+    node giving their output."""
+    for blk in blocks:
+        off = len(nodes)
+        nodes.extend(blk.nodes)
+        edges.extend([(cur, off + r) for r in blk.readers])
+        edges.extend([(off + s, off + d) for s, d in blk.edges])
+        if blk.out >= 0:
+            cur = off + blk.out
+    return cur
+
+
+def close(nodes: list[Node], edges: list[tuple[int, int]], cur: int, meta: dict[str, Any]) -> CompGraph:
+    """The graph of ``nodes`` and ``edges`` whose output is node ``cur``."""
+    out_shape = nodes[cur].out_shape
+    nodes.append(Node("output", out_shape, out_shape))
+    edges.append((cur, len(nodes) - 1))
+    return CompGraph(nodes, edges, meta, validate=False)
+
 
 def assemble(input_shape: Sequence[int], blocks: Sequence[Block], meta: dict[str, Any]) -> CompGraph:
     """The graph of ``blocks`` applied one after the other to the input.
@@ -247,18 +273,7 @@ def assemble(input_shape: Sequence[int], blocks: Sequence[Block], meta: dict[str
     shape = tuple(input_shape)
     nodes: list[Node] = [Node("input", shape, shape)]
     edges: list[tuple[int, int]] = []
-    cur = 0
-    for blk in blocks:
-        off = len(nodes)
-        nodes.extend(blk.nodes)
-        edges.extend([(cur, off + r) for r in blk.readers])
-        edges.extend([(off + s, off + d) for s, d in blk.edges])
-        if blk.out >= 0:
-            cur = off + blk.out
-    out_shape = nodes[cur].out_shape
-    nodes.append(Node("output", out_shape, out_shape))
-    edges.append((cur, len(nodes) - 1))
-    return CompGraph(nodes, edges, meta, validate=False)
+    return close(nodes, edges, stamp(nodes, edges, 0, blocks), meta)
 
 
 def add_cell(b: GraphBuilder, x: int, ops: Sequence[str], edge: Callable[[GraphBuilder, int, str, bool], int]) -> int:

@@ -1,9 +1,10 @@
-"""TransNAS-Bench-101 (Duan et al., CVPR 2021): the micro (cell) and macro (skeleton) search spaces.
+"""TransNAS-Bench-101 (Duan et al., CVPR 2021): the micro (cell) and macro (skeleton) search spaces and the networks of
+its seven tasks.
 
-Both spaces share one network (``MacroNet`` of the benchmark code, the task encoder) and the classification decoder:
-a stem (3x3 conv stride 2 to 32 channels, BN, ReLU-conv-BN stride 2 to 64 channels), a stack of modules of two blocks
-each, then global average pooling and a linear layer. Each module is coded by a digit: 1 keeps channels and resolution,
-2 doubles the channels, 3 halves the resolution, 4 does both (the first block of the module changes them).
+Every task trains the same encoder (``MacroNet`` of the benchmark code as a backbone): a stem (3x3 conv stride 2 to 32
+channels, BN, ReLU-conv-BN stride 2 to 64 channels), then a stack of modules of two blocks each. Each module is coded by
+a digit: 1 keeps channels and resolution, 2 doubles the channels, 3 halves the resolution, 4 does both (the first block
+of the module changes them).
 
 * micro: the skeleton is fixed to ``41414`` and the block is a NAS-Bench-201-style 4-node cell with ops ``none``,
   ``skip_connect``, ``nor_conv_1x1``, ``nor_conv_3x3`` (4^6 = 4,096 cells). In a module's first, reducing block the ops
@@ -12,8 +13,13 @@ each, then global average pooling and a linear layer. Each module is coded by a 
 * macro: the block is a ResNet basic block; the skeleton has 4 to 6 modules, of which 1 to 4 halve the resolution and
   1 to 3 double the channels (3,256 skeletons).
 
-Networks are built for the class_scene task at the benchmark's 256x256 input: 47 scene classes (TransNAS-Bench-101's
-final label set; NASLib builds the decoder with the 63-class set, pass ``num_classes=63`` to reproduce its records).
+Each task puts its own decoder after the encoder (:data:`TASKS`): a linear classifier on pooled features for
+class_scene (47 classes, the benchmark's final label set; NASLib builds 63, pass ``num_classes=63`` to reproduce its
+records), class_object (75) and room_layout (9 regressed values), all at 256x256 inputs; jigsaw runs the encoder on
+each of 9 tiles of 64x64 pixels (input ``(9, 3, 64, 64)``), concatenates the 9 feature maps and classifies the 1,000
+permutations; segmentsemantic (17 classes per pixel) and normal / autoencoder (3 channels, tanh) decode back to
+256x256 with conv and transposed-conv layers. ``space.for_task(task)`` gives the space whose networks are those of
+``task``; the registered spaces build class_scene.
 
 Encodings: the benchmark's arch strings (canonical), ``"64-41414-1_02_333"`` (micro) and ``"64-1234-basic"``
 (macro), and NASLib's op-index tuples: six op ids in the string's edge order (0,1) (0,2) (1,2) (0,3) (1,3) (2,3) with
@@ -25,17 +31,18 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
-from ..errors import EncodingError
-from ..graph import CompGraph
+from ..builder import GraphBuilder, conv_node, simple_node
+from ..errors import EncodingError, UnknownNameError
+from ..graph import CompGraph, Node
 from .base import SearchSpace, as_rng
-from .nb201 import Block, Cell, ReLUConvBN, Zero, add_cell, assemble, int_sequence, relu_conv_bn
+from .nb201 import Block, Cell, ReLUConvBN, Zero, add_cell, assemble, close, int_sequence, relu_conv_bn, stamp
 
 #: Micro op names by TransNAS-Bench-101 op id.
 MICRO_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
@@ -43,6 +50,32 @@ MICRO_SKELETON = "41414"
 BASE_CHANNELS = 64
 INPUT_SHAPE = (3, 256, 256)
 SCENE_CLASSES = 47
+#: Jigsaw's input: 9 tiles of 3 x 64 x 64 pixels.
+JIGSAW_INPUT = (9, 3, 64, 64)
+
+
+@dataclass(frozen=True)
+class Task:
+    """How TransNAS-Bench-101 trained one task: the input of the network and the decoder after the encoder."""
+
+    input_shape: tuple[int, ...]
+    #: ``"linear"`` (pooling and a linear layer), ``"siamese"`` (the encoder on every tile, concatenated, then
+    #: ``"linear"``), ``"segmentation"`` or ``"generative"`` (conv / transposed-conv decoders back to the input size).
+    decoder: str
+    #: Classes, regressed values or output channels.
+    outputs: int
+
+
+#: The seven tasks, in the order of the benchmark's task list.
+TASKS: dict[str, Task] = {
+    "class_scene": Task(INPUT_SHAPE, "linear", SCENE_CLASSES),
+    "class_object": Task(INPUT_SHAPE, "linear", 75),
+    "room_layout": Task(INPUT_SHAPE, "linear", 9),
+    "jigsaw": Task(JIGSAW_INPUT, "siamese", 1000),
+    "segmentsemantic": Task(INPUT_SHAPE, "segmentation", 17),
+    "normal": Task(INPUT_SHAPE, "generative", 3),
+    "autoencoder": Task(INPUT_SHAPE, "generative", 3),
+}
 
 _MICRO_RE = re.compile(r"^(\d+)-(\d+)-(\d)_(\d\d)_(\d\d\d)$")
 _CELL_RE = re.compile(r"^(\d)_(\d\d)_(\d\d\d)$")
@@ -108,25 +141,106 @@ def _modules(skeleton: str, base: int) -> list[tuple[int, int, int]]:
     return blocks
 
 
-class TNB101Network(nn.Module):
-    """The class_scene network of TransNAS-Bench-101: ``MacroNet`` encoder plus the linear decoder; ``cell`` (six micro
-    op names) selects micro cells, ``None`` ResNet basic blocks. Cells sum their inputs with Python ``sum`` where the
-    benchmark code stacks and sums them (the same arithmetic)."""
+def _feature_shape(skeleton: str, input_shape: tuple[int, ...], base: int = BASE_CHANNELS) -> tuple[int, int, int]:
+    """(C, H, W) of the encoder's output for one image of ``input_shape`` (C, H, W)."""
+    h, w = -(-input_shape[-2] // 4), -(-input_shape[-1] // 4)        # the stem's two stride-2 convs
+    c = base
+    for _, c, stride in _modules(skeleton, base):
+        h, w = -(-h // stride), -(-w // stride)
+    return c, h, w
 
-    def __init__(self, skeleton: str, cell: Sequence[str] | None, num_classes: int = SCENE_CLASSES,
-                 base: int = BASE_CHANNELS):
+
+def upsamplings(feature_width: int, target_width: int = INPUT_SHAPE[-1]) -> int:
+    """How many times the dense decoders double the resolution: ``log2(target / feature width)``, 2 to 6."""
+    n = (target_width // feature_width).bit_length() - 1
+    if not 2 <= n <= 6 or feature_width << n != target_width:
+        raise ValueError(f"a {feature_width}-pixel feature map cannot be decoded to {target_width} pixels")
+    return n
+
+
+#: A layer of the dense decoders: output channels, upsampling (a stride-2 transposed conv) or not, activation
+#: (``"leaky_relu"``, ``"tanh"`` or None) and batch norm.
+Layer = tuple[int, bool, str | None, bool]
+
+
+def dense_decoder_layers(kind: str, n_up: int, outputs: int) -> list[Layer]:
+    """The 3x3 conv layers of the ``"segmentation"`` or ``"generative"`` decoder doubling the resolution ``n_up``
+    times (TransNAS-Bench-101's ``SegmentationDecoder`` and ``GenerativeDecoder``)."""
+    act = "leaky_relu"
+    if kind == "segmentation":
+        layers, c = [(1024, False, act, True)], 1024
+        for up in [False] * (6 - n_up) + [True] * (n_up - 1):
+            c //= 2
+            layers.append((c, up, act, True))
+        return layers + [(c, True, act, True), (outputs, False, None, False)]
+    widths = (1024, 1024, 512, 512, 256, 128, 64, 64, 32, 32, 16, 32, 16)
+    ups = (False, False, n_up == 6, False, n_up >= 5, False, n_up >= 4, False, n_up >= 3, False, True, False, True)
+    return [(c, up, act, True) for c, up in zip(widths, ups)] + [(outputs, False, "tanh", False)]
+
+
+def _dense_layer(c_in: int, c_out: int, up: bool, act: str | None, bn: bool) -> nn.Sequential:
+    conv = nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1) if up else \
+        nn.Conv2d(c_in, c_out, 3, stride=1, padding=1)
+    layers: list[nn.Module] = [conv] + ([nn.BatchNorm2d(c_out)] if bn else [])
+    if act is not None:
+        layers.append(nn.LeakyReLU(0.2) if act == "leaky_relu" else nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class TNB101Encoder(nn.Module):
+    """``MacroNet`` as the benchmark's backbone: the stem and the modules; ``cell`` (six micro op names) selects micro
+    cells, ``None`` ResNet basic blocks. Cells sum their inputs with Python ``sum`` where the benchmark code stacks
+    and sums them (the same arithmetic)."""
+
+    def __init__(self, skeleton: str, cell: Sequence[str] | None, base: int = BASE_CHANNELS):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, base // 2, kernel_size=3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(base // 2), ReLUConvBN(base // 2, base, 3, 2, 1))
-        blocks = _modules(skeleton, base)
         self.layers = nn.Sequential(*(Cell(cell, ci, co, s, micro_op) if cell is not None else BasicBlock(ci, co, s)
-                                      for ci, co, s in blocks))
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(blocks[-1][1], num_classes)
+                                      for ci, co, s in _modules(skeleton, base)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.layers(self.stem(x)))
-        return self.fc(torch.flatten(x, 1))
+        return self.layers(self.stem(x))
+
+
+class LinearDecoder(nn.Module):
+    """Global average pooling and a linear layer (the benchmark's ``FFDecoder`` and ``SiameseDecoder``)."""
+
+    def __init__(self, channels: int, outputs: int):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(channels, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class TNB101Network(nn.Module):
+    """The network TransNAS-Bench-101 trained for ``task``: the encoder, then the task's decoder (:data:`TASKS`);
+    ``num_classes`` overrides the task's number of outputs. For jigsaw the input is ``(batch, 9, 3, 64, 64)``: the
+    encoder (one set of weights) runs on every tile and the decoder reads the 9 feature maps concatenated."""
+
+    def __init__(self, skeleton: str, cell: Sequence[str] | None, num_classes: int | None = None,
+                 base: int = BASE_CHANNELS, task: str = "class_scene"):
+        super().__init__()
+        spec = TASKS[task]
+        outputs = spec.outputs if num_classes is None else num_classes
+        self.tiles = spec.input_shape[0] if spec.decoder == "siamese" else 0
+        c, _, w = _feature_shape(skeleton, spec.input_shape, base)
+        self.encoder = TNB101Encoder(skeleton, cell, base)
+        if spec.decoder in ("linear", "siamese"):
+            self.decoder: nn.Module = LinearDecoder(c * max(self.tiles, 1), outputs)
+        else:
+            layers = []
+            for c_out, up, act, bn in dense_decoder_layers(spec.decoder, upsamplings(w), outputs):
+                layers.append(_dense_layer(c, c_out, up, act, bn))
+                c = c_out
+            self.decoder = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.tiles:
+            return self.decoder(torch.cat([self.encoder(x[:, i]) for i in range(self.tiles)], dim=1))
+        return self.decoder(self.encoder(x))
 
 
 # ---------------------------------------------------------------------------------------------- direct graphs
@@ -176,17 +290,31 @@ def _stem(input_shape: tuple[int, ...], base: int) -> Block:
     return Block.from_builder(b, relu_conv_bn(b, b.bn(b.conv(b.input, base // 2, 3, 2, padding=1)), base, 3, 2))
 
 
-@lru_cache(maxsize=16)
-def _head(feature_shape: tuple[int, ...], num_classes: int) -> Block:
+@lru_cache(maxsize=64)
+def _decoder(kind: str, feature_shape: tuple[int, ...], outputs: int) -> Block:
+    """The graph of a decoder (``"linear"``, ``"segmentation"`` or ``"generative"``) reading ``feature_shape``."""
     b = GraphBuilder(feature_shape)
-    return Block.from_builder(b, b.linear(b.flatten(b.global_pool(b.input)), num_classes))
+    if kind == "linear":
+        return Block.from_builder(b, b.linear(b.flatten(b.global_pool(b.input)), outputs))
+    x = b.input
+    for c_out, up, act, bn in dense_decoder_layers(kind, upsamplings(feature_shape[-1]), outputs):
+        if up:
+            c, h, w = b.shape(x)
+            x = b.node(conv_node((c, h, w), (c_out, 2 * h, 2 * w), (3, 3), (2, 2), (1, 1), 1, True, transpose=True), x)
+        else:
+            x = b.conv(x, c_out, 3, 1, padding=1, bias=True)
+        if bn:
+            x = b.bn(x)
+        if act is not None:
+            x = b.op(act, x)
+    return Block.from_builder(b, x)
 
 
-def _network_graph(skeleton: str, cell: tuple[str, ...] | None, input_shape: tuple[int, ...], num_classes: int,
-                   meta: dict[str, Any]) -> CompGraph:
+def _encoder(skeleton: str, cell: tuple[str, ...] | None, input_shape: tuple[int, ...]) -> list[Block]:
+    """The blocks of the encoder for one image of ``input_shape``: the stem, then one block per cell."""
     stem = _stem(input_shape, BASE_CHANNELS)
     shape = stem.nodes[stem.out].out_shape
-    blocks, cache = [], {}
+    blocks, cache = [stem], {}
     for _, c_out, stride in _modules(skeleton, BASE_CHANNELS):
         key = (shape, c_out, stride)
         if key not in cache:
@@ -196,19 +324,62 @@ def _network_graph(skeleton: str, cell: tuple[str, ...] | None, input_shape: tup
         blocks.append(blk)
         if blk.out >= 0:            # a cell of skips only passes its input through
             shape = blk.nodes[blk.out].out_shape
-    return assemble(input_shape, (stem, *blocks, _head(shape, num_classes)), meta)
+    return blocks
+
+
+def _network_graph(skeleton: str, cell: tuple[str, ...] | None, task: Task, outputs: int,
+                   meta: dict[str, Any]) -> CompGraph:
+    if task.decoder != "siamese":
+        encoder = _encoder(skeleton, cell, task.input_shape)
+        shape = _feature_shape(skeleton, task.input_shape)
+        return assemble(task.input_shape, (*encoder, _decoder(task.decoder, shape, outputs)), meta)
+    tiles, tile = task.input_shape[0], task.input_shape[1:]
+    first = _encoder(skeleton, cell, tile)
+    again = [blk.without_params() for blk in first]          # the same weights run on the other tiles
+    nodes = [Node("input", task.input_shape, task.input_shape)]
+    edges: list[tuple[int, int]] = []
+    ends = []
+    for i in range(tiles):
+        nodes.append(simple_node("slice", task.input_shape, tile))
+        edges.append((0, len(nodes) - 1))
+        ends.append(stamp(nodes, edges, len(nodes) - 1, first if i == 0 else again))
+    c, h, w = _feature_shape(skeleton, tile)
+    nodes.append(Node("concat", (tiles * c, h, w), (tiles * c, h, w)))
+    edges.extend((e, len(nodes) - 1) for e in ends)
+    return close(nodes, edges, stamp(nodes, edges, len(nodes) - 1, [_decoder("linear", (tiles * c, h, w), outputs)]),
+                 meta)
 
 
 # ------------------------------------------------------------------------------------------------------ spaces
 class _TNB101Space(SearchSpace):
-    input_shape = INPUT_SHAPE
+    tasks = tuple(TASKS)
 
-    def __init__(self, num_classes: int = SCENE_CLASSES):
-        self.num_classes = num_classes
+    def __init__(self, num_classes: int | None = None, task: str = "class_scene"):
+        if task not in TASKS:
+            raise UnknownNameError(f"TransNAS-Bench-101 has no task {task!r}; tasks: {', '.join(TASKS)}")
+        self.task = task
+        self.spec = TASKS[task]
+        self.input_shape = self.spec.input_shape
+        self.num_classes = self.spec.outputs if num_classes is None else int(num_classes)
+
+    def for_task(self, task: str) -> "_TNB101Space":
+        """The space whose networks are those the benchmark trained for ``task`` (with the task's own outputs)."""
+        if task not in TASKS:
+            super().for_task(task)
+        return type(self)(task=task)
+
+    def _graph(self, skeleton: str, cell: tuple[str, ...] | None, arch: str) -> CompGraph:
+        return _network_graph(skeleton, cell, self.spec, self.num_classes,
+                              {"source": self.name, "arch": arch, "task": self.task,
+                               "input_shape": list(self.input_shape)})
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} task={self.task!r} input_shape={self.input_shape}>"
 
 
 class TNB101MicroSpace(_TNB101Space):
-    """TransNAS-Bench-101 micro: 4,096 cells in the fixed ``64-41414`` skeleton (class_scene network)."""
+    """TransNAS-Bench-101 micro: 4,096 cells in the fixed ``64-41414`` skeleton (``task``'s network, by default
+    class_scene's)."""
 
     name = "tnb101_micro"
     formats = ("arch_str", "op_indices", "cell", "ops")
@@ -269,12 +440,11 @@ class TNB101MicroSpace(_TNB101Space):
         raise EncodingError(f"tnb101_micro has no encoding {fmt!r}; formats: {', '.join(self.formats)}")
 
     def build(self, arch: Any) -> nn.Module:
-        return TNB101Network(MICRO_SKELETON, self.ops(arch), self.num_classes)
+        return TNB101Network(MICRO_SKELETON, self.ops(arch), self.num_classes, task=self.task)
 
     def to_graph(self, arch: Any) -> CompGraph:
         ops = self.ops(arch)
-        return _network_graph(MICRO_SKELETON, ops, self.input_shape, self.num_classes,
-                              {"source": self.name, "arch": self.encode(ops), "input_shape": list(self.input_shape)})
+        return self._graph(MICRO_SKELETON, ops, self.encode(ops))
 
     def sample(self, rng: random.Random | int | None = None) -> str:
         r = as_rng(rng)
@@ -311,7 +481,8 @@ def _all_skeletons() -> tuple[str, ...]:
 
 
 class TNB101MacroSpace(_TNB101Space):
-    """TransNAS-Bench-101 macro: 3,256 skeletons of ResNet basic blocks (class_scene network)."""
+    """TransNAS-Bench-101 macro: 3,256 skeletons of ResNet basic blocks (``task``'s network, by default
+    class_scene's)."""
 
     name = "tnb101_macro"
     formats = ("arch_str", "op_indices", "skeleton")
@@ -369,12 +540,11 @@ class TNB101MacroSpace(_TNB101Space):
         raise EncodingError(f"tnb101_macro has no encoding {fmt!r}; formats: {', '.join(self.formats)}")
 
     def build(self, arch: Any) -> nn.Module:
-        return TNB101Network(self.skeleton(arch), None, self.num_classes)
+        return TNB101Network(self.skeleton(arch), None, self.num_classes, task=self.task)
 
     def to_graph(self, arch: Any) -> CompGraph:
         sk = self.skeleton(arch)
-        return _network_graph(sk, None, self.input_shape, self.num_classes,
-                              {"source": self.name, "arch": self.parse(sk), "input_shape": list(self.input_shape)})
+        return self._graph(sk, None, self.parse(sk))
 
     def sample(self, rng: random.Random | int | None = None) -> str:
         return self.parse(as_rng(rng).choice(_all_skeletons()))

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 import nape_plugin as nape
-from nape_plugin.errors import EncodingError
-from nape_plugin.spaces.tnb101 import TNB101MacroSpace, TNB101MicroSpace
+from nape_plugin.errors import EncodingError, UnknownNameError
+from nape_plugin.spaces.tnb101 import TASKS, TNB101MacroSpace, TNB101MicroSpace, upsamplings
 
 MICRO = nape.spaces.get("tnb101_micro")
 MACRO = nape.spaces.get("tnb101_macro")
@@ -32,11 +32,11 @@ def traced(space, arch):
     return nape.to_graph(model, input_shape=space.input_shape)
 
 
-def tensorwatch_flops(g) -> int:
+def tensorwatch_flops(g, nodes=None) -> int:
     """FLOPs as NAS-Bench-Suite-Zero counts them (tensorwatch): conv and linear MACs, 2 per element for an affine
     batch norm, 1 per ReLU input element, window reads for pools, and C*(H+1)*(W+1) for global pooling."""
     total = 0
-    for n in g.nodes:
+    for n in g.nodes if nodes is None else nodes:
         if n.op in ("conv", "linear", "avgpool", "maxpool"):
             total += n.flops
         elif n.op == "batchnorm":
@@ -47,6 +47,14 @@ def tensorwatch_flops(g) -> int:
             c, h, w = n.in_shape
             total += c * (h + 1) * (w + 1)
     return total
+
+
+def jigsaw_record_flops(g) -> int:
+    """The jigsaw records count the shared encoder once (as if it ran on one tile), then the decoder."""
+    decoder = [n for n in g.nodes if n.op in ("global_avgpool", "linear")]
+    encoders = tensorwatch_flops(g) - tensorwatch_flops(g, decoder)
+    assert encoders % 9 == 0
+    return encoders // 9 + tensorwatch_flops(g, decoder)
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +201,79 @@ def test_macro_enumerate_and_moves():
             assert any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
     assert MACRO.mutate(f"64-{sk}-basic", 1) in nbrs
     assert MACRO.sample(2) == MACRO.sample(random.Random(2))
+
+
+# ----------------------------------------------------------------------------------------------------- tasks
+@pytest.fixture(scope="module")
+def macro_records(shared_data):
+    return pd.read_csv(shared_data / "tnb101" / "tnb101_macro_partial.csv")
+
+
+def test_for_task_gives_each_task_its_network():
+    assert MICRO.task == MACRO.task == "class_scene" and MICRO.tasks == MACRO.tasks == tuple(TASKS)
+    shapes = {"class_scene": (47,), "class_object": (75,), "room_layout": (9,), "jigsaw": (1000,),
+              "segmentsemantic": (17, 256, 256), "normal": (3, 256, 256), "autoencoder": (3, 256, 256)}
+    for base in (MICRO, MACRO):
+        graphs = {}
+        for task, out in shapes.items():
+            space = base.for_task(task)
+            assert type(space) is type(base) and space.task == task and space.name == base.name
+            assert space.input_shape == ((9, 3, 64, 64) if task == "jigsaw" else (3, 256, 256))
+            g = graphs[task] = space.to_graph(space.sample(0))
+            assert g.nodes[-1].out_shape == out and g.meta["task"] == task
+        assert graphs["normal"] == graphs["autoencoder"]          # the same network, trained on other targets
+        assert len(set(graphs.values())) == 6
+    with pytest.raises(UnknownNameError, match="has no task 'depth'; its tasks: class_scene, class_object"):
+        MICRO.for_task("depth")
+    with pytest.raises(UnknownNameError, match="space 'nb201' has no task 'jigsaw'; it is a single-task space"):
+        nape.spaces.get("nb201").for_task("jigsaw")
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_task_builder_equals_tracing(task):
+    """One random architecture per space and task, plus the all-none micro cell (zeros feeding the decoder)."""
+    rng = random.Random(sorted(TASKS).index(task))
+    for base, archs in ((MICRO, ["64-41414-0_00_000", MICRO.sample(rng)]), (MACRO, [MACRO.sample(rng)])):
+        space = base.for_task(task)
+        for arch in archs:
+            g, t = space.to_graph(arch), traced(space, arch)
+            assert g == t, (space, arch)
+            assert not t.oov
+            with torch.device("meta"):
+                assert g.params == sum(p.numel() for p in space.build(arch).parameters())
+
+
+def test_dense_decoders_upsample_back_to_the_input():
+    assert [upsamplings(w) for w in (32, 16, 8, 4)] == [3, 4, 5, 6]
+    with pytest.raises(ValueError, match="a 12-pixel feature map"):
+        upsamplings(12)
+    seg = MACRO.for_task("segmentsemantic")
+    for arch in ("64-1234-basic", "64-3334-basic", "64-341144-basic"):       # 2, 4 and 3 halvings
+        g = seg.to_graph(arch)
+        ups = [n for n in g.nodes if n.op == "conv_transpose"]
+        assert g.nodes[-1].out_shape == (17, 256, 256)
+        assert len(ups) == upsamplings(256 // 4 // 2 ** sum(c in "34" for c in MACRO.encode(arch, "skeleton")))
+
+
+def test_jigsaw_shares_the_encoder_weights():
+    """Nine encoder copies in the graph, one set of parameters (on the first copy, as the tracer puts them)."""
+    space = MICRO.for_task("jigsaw")
+    arch = "64-41414-1_02_333"
+    g = space.to_graph(arch)
+    encoder = TNB101MicroSpace(task="jigsaw").build(arch).encoder
+    assert sorted(g.nodes[d].op for s, d in g.edges if s == 0) == ["slice"] * 9
+    assert g.params == sum(p.numel() for p in encoder.parameters()) + 9 * 512 * 1000 + 1000
+    convs = [n for n in g.nodes if n.op == "conv"]
+    assert len(convs) % 9 == 0 and sum(n.params > 0 for n in convs) == len(convs) // 9
+
+
+def test_macro_records_are_the_class_scene_or_jigsaw_network(macro_records):
+    """NASLib's macro sample counted the 63-class class_scene network (662 rows) or, for the 63 rows without class
+    labels, the jigsaw network with its encoder counted once (tensorwatch at 256x256 / one 64x64 tile)."""
+    scene, jigsaw = TNB101MacroSpace(num_classes=63), MACRO.for_task("jigsaw")
+    rows = pd.concat([macro_records[macro_records.class_scene.notna()].sample(6, random_state=0),
+                      macro_records[macro_records.class_scene.isna()].sample(6, random_state=0)])
+    for arch, params, flops, labelled in zip(rows.naslib_arch, rows.params, rows.flops, rows.class_scene.notna()):
+        g = (scene if labelled else jigsaw).to_graph(ast.literal_eval(arch))
+        assert g.params == round(params * 1e6)
+        assert (tensorwatch_flops(g) if labelled else jigsaw_record_flops(g)) == round(flops * 1e6)
