@@ -51,6 +51,7 @@ import ast
 import json
 import random
 import re
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -62,8 +63,8 @@ from ..errors import EncodingError
 from ..graph import CompGraph
 from .base import SearchSpace, as_rng
 
-__all__ = ["OFAMobileNetV3Space", "OFAProxylessSpace", "OFAResNetSpace", "MobileArch", "ResNetArch", "make_divisible",
-           "RESOLUTIONS"]
+__all__ = ["OFASpace", "OFAMobileNetV3Space", "OFAProxylessSpace", "OFAResNetSpace", "MobileArch", "ResNetArch",
+           "make_divisible", "RESOLUTIONS"]
 
 #: Input resolutions of every OFA space.
 RESOLUTIONS: tuple[int, ...] = tuple(range(128, 225, 4))
@@ -238,6 +239,75 @@ def _g_mbconv(b: GraphBuilder, x: int, c_out: int, kernel: int, stride: int, mid
     return b.add([y, x]) if stride == 1 and c_in == c_out else y
 
 
+# ---------------------------------------------------------------------------------------------- the parser
+class OFASpace(SearchSpace):
+    """What the OFA spaces share: one parser of every encoding (the arch string, OFA's dict or its JSON / Python text,
+    a parsed architecture) and the input resolution as part of the architecture."""
+
+    input_shape = (3, DEFAULT_RESOLUTION, DEFAULT_RESOLUTION)
+    num_classes = IMAGENET_CLASSES
+    formats = ("str", "ofa")
+    #: The parsed-architecture class.
+    arch_type: type
+    #: Keys of OFA's dict: required, and accepted besides them and the resolution (``r`` or ``image_size``).
+    dict_keys: tuple[str, ...] = ()
+    dict_optional: tuple[str, ...] = ()
+    #: OFA's dict as error messages show it.
+    dict_example = ""
+
+    def arch(self, arch: Any) -> Any:
+        """The parsed architecture of any encoding; ``EncodingError`` when malformed."""
+        if isinstance(arch, self.arch_type):
+            a = arch
+        elif isinstance(arch, str):
+            s = arch.strip()
+            a = self._from_ofa(_load_dict(s, self.name), arch) if s.startswith("{") else self._from_str(s, arch)
+        elif isinstance(arch, Mapping):
+            a = self._from_ofa(arch, arch)
+        else:
+            raise EncodingError(f"{self.name} cannot read a {type(arch).__name__} ({arch!r:.80}); give an arch string "
+                                f"({self._form()}) or OFA's dict {self.dict_example}")
+        if a.resolution not in RESOLUTIONS:
+            raise EncodingError(f"{self.name} architecture {arch!r:.200}: resolution {a.resolution} is not one of "
+                                "128, 132, ..., 224 (steps of 4)")
+        return self._check(a, arch)
+
+    def _check_keys(self, d: Mapping, problem: str = "") -> None:
+        """Raise ``EncodingError`` when OFA's dict ``d`` lacks a key, has an unknown one, or ``problem`` is set."""
+        keys = set(d)
+        extra = keys - {*self.dict_keys, *self.dict_optional, "r", "image_size"}
+        missing = set(self.dict_keys) - keys
+        if extra or missing or problem:
+            raise EncodingError(f"{self.name} OFA dict {dict(d)!r:.200}: "
+                                + (f"missing {sorted(missing)} " if missing else "")
+                                + (f"unexpected keys {sorted(extra)} " if extra else "")
+                                + problem + f"; expected {self.dict_example}")
+
+    @abstractmethod
+    def _form(self) -> str:
+        """The arch string's form, for error messages."""
+
+    @abstractmethod
+    def _from_str(self, s: str, text: Any) -> Any:
+        """The architecture an arch string describes (choices not yet checked)."""
+
+    @abstractmethod
+    def _from_ofa(self, d: Mapping, text: Any) -> Any:
+        """The architecture OFA's dict describes (choices not yet checked)."""
+
+    @abstractmethod
+    def _check(self, arch: Any, text: Any) -> Any:
+        """``arch`` if its choices are in the space, else ``EncodingError`` naming the first one that is not."""
+
+    def parse(self, arch: Any) -> str:
+        return str(self.arch(arch))
+
+    def input_shape_for(self, arch: Any) -> tuple[int, int, int]:
+        """(3, r, r) for the resolution ``r`` of ``arch``."""
+        r = self.arch(arch).resolution
+        return (3, r, r)
+
+
 # ---------------------------------------------------------------------------------------------- mobile spaces
 @dataclass(frozen=True)
 class MobileArch:
@@ -250,12 +320,12 @@ class MobileArch:
         return f"r{self.resolution}|" + "|".join(",".join(f"k{k}e{e}" for k, e in st) for st in self.stages)
 
 
-class OFAMobileSpace(SearchSpace):
+class OFAMobileSpace(OFASpace):
     """Shared machinery of the OFA-MobileNetV3 and OFA-ProxylessNAS spaces (see the module docstring)."""
 
-    input_shape = (3, DEFAULT_RESOLUTION, DEFAULT_RESOLUTION)
-    num_classes = IMAGENET_CLASSES
-    formats = ("str", "ofa")
+    arch_type = MobileArch
+    dict_keys, dict_optional = ("ks", "e", "d"), ("wid",)
+    dict_example = "{'ks': [...], 'e': [...], 'd': [...], 'r': [224]}"
     #: Per searchable stage: base width, stride, activation, squeeze-excite.
     base_widths: tuple[int, ...] = ()
     strides: tuple[int, ...] = ()
@@ -295,9 +365,6 @@ class OFAMobileSpace(SearchSpace):
                                                                   else 1) for s in range(self.n_stages)))
 
     def _check(self, arch: MobileArch, text: Any) -> MobileArch:
-        if arch.resolution not in RESOLUTIONS:
-            raise EncodingError(f"{self.name} architecture {text!r:.200}: resolution {arch.resolution} is not one of "
-                                "128, 132, ..., 224 (steps of 4)")
         if len(arch.stages) != self.n_stages:
             raise EncodingError(f"{self.name} architecture {text!r:.200} has {len(arch.stages)} stage(s), expected "
                                 f"{self.n_stages}; {self._form()}")
@@ -311,20 +378,6 @@ class OFAMobileSpace(SearchSpace):
                     raise EncodingError(f"{self.name} architecture {text!r:.200}: block k{k}e{e} in stage {s + 1}; "
                                         f"kernel sizes are {KERNELS}, expand ratios {EXPAND_RATIOS}")
         return arch
-
-    def arch(self, arch: Any) -> MobileArch:
-        """The parsed architecture of any encoding; ``EncodingError`` when malformed."""
-        if isinstance(arch, MobileArch):
-            return self._check(arch, arch)
-        if isinstance(arch, str):
-            s = arch.strip()
-            if s.startswith("{"):
-                return self._from_ofa(_load_dict(s, self.name), arch)
-            return self._from_str(s, arch)
-        if isinstance(arch, Mapping):
-            return self._from_ofa(arch, arch)
-        raise EncodingError(f"{self.name} cannot read a {type(arch).__name__} ({arch!r:.80}); give an arch string "
-                            f"({self._form()}) or OFA's dict {{'ks': [...], 'e': [...], 'd': [...], 'r': [224]}}")
 
     def _from_str(self, s: str, text: Any) -> MobileArch:
         parts = s.split("|")
@@ -342,18 +395,10 @@ class OFAMobileSpace(SearchSpace):
                                         f"read 'k<kernel>e<expand>'; {self._form()}")
                 blocks.append((int(bm.group(1)), int(bm.group(2))))
             stages.append(tuple(blocks))
-        return self._check(MobileArch(int(m.group(1)), tuple(stages)), text)
+        return MobileArch(int(m.group(1)), tuple(stages))
 
     def _from_ofa(self, d: Mapping, text: Any) -> MobileArch:
-        keys = set(d)
-        extra = keys - {"ks", "e", "d", "r", "image_size", "wid"}
-        missing = {"ks", "e", "d"} - keys
-        if extra or missing or d.get("wid") is not None:
-            raise EncodingError(f"{self.name} OFA dict {dict(d)!r:.200}: "
-                                + (f"missing {sorted(missing)} " if missing else "")
-                                + (f"unexpected keys {sorted(extra)} " if extra else "")
-                                + ("'wid' must be None " if d.get("wid") is not None else "")
-                                + "; expected {'ks': [...], 'e': [...], 'd': [...], 'r': [224]}")
+        self._check_keys(d, "'wid' must be None " if d.get("wid") is not None else "")
         res = _resolution(d, self.name)
         ds = _int_list(d["d"], "d", self.name)
         if len(ds) == self.searchable_depth_stages and self.n_stages > self.searchable_depth_stages:
@@ -375,10 +420,7 @@ class OFAMobileSpace(SearchSpace):
             width = self.slots if len(ks) == full and s < self.searchable_depth_stages else depth
             stages.append(tuple(zip(ks[pos:pos + depth], es[pos:pos + depth])))
             pos += width
-        return self._check(MobileArch(res, tuple(stages)), text)
-
-    def parse(self, arch: Any) -> str:
-        return str(self.arch(arch))
+        return MobileArch(res, tuple(stages))
 
     def encode(self, arch: Any, fmt: str = "str") -> Any:
         a = self.arch(arch)
@@ -393,11 +435,6 @@ class OFAMobileSpace(SearchSpace):
                 ds.append(len(stage))
             return {"ks": ks, "e": es, "d": ds, "r": [a.resolution]}
         raise EncodingError(f"{self.name} has no encoding {fmt!r}; formats: {', '.join(self.formats)}")
-
-    def input_shape_for(self, arch: Any) -> tuple[int, int, int]:
-        """(3, r, r) for the resolution ``r`` of ``arch``."""
-        r = self.arch(arch).resolution
-        return (3, r, r)
 
     # ---------------------------------------------------------------------------------------------- models
     def _blocks(self, a: MobileArch) -> Iterator[tuple[int, int, int, int, str, bool]]:
@@ -537,13 +574,13 @@ _RN_STEM_RE = re.compile(r"^stem:d(\d+),w([\d.]+),w([\d.]+)$")
 _RN_STAGE_RE = re.compile(r"^w([\d.]+):(.+)$")
 
 
-class OFAResNetSpace(SearchSpace):
+class OFAResNetSpace(OFASpace):
     """OFA-ResNet50 (``ofa_resnet50``; see the module docstring)."""
 
     name = "ofa_resnet"
-    input_shape = (3, DEFAULT_RESOLUTION, DEFAULT_RESOLUTION)
-    num_classes = IMAGENET_CLASSES
-    formats = ("str", "ofa")
+    arch_type = ResNetArch
+    dict_keys = ("d", "e", "w")
+    dict_example = "{'d': [...], 'e': [...], 'w': [...], 'r': [224]}"
 
     def __init__(self, num_classes: int = IMAGENET_CLASSES):
         self.num_classes = int(num_classes)
@@ -560,10 +597,11 @@ class OFAResNetSpace(SearchSpace):
              "'w<width>:e<ratio>,e<ratio>,...' (widths 0.65, 0.8, 1.0; ratios 0.2, 0.25, 0.35; 2-4, 2-4, 4-6, 2-4 "
              "blocks), resolution 128..224 step 4")
 
+    def _form(self) -> str:
+        return self._FORM
+
     def _check(self, a: ResNetArch, text: Any) -> ResNetArch:
         where = f"{self.name} architecture {text!r:.200}"
-        if a.resolution not in RESOLUTIONS:
-            raise EncodingError(f"{where}: resolution {a.resolution} is not one of 128, 132, ..., 224 (steps of 4)")
         for w in (*a.stem_widths, *(w for w, _ in a.stages)):
             if w not in RESNET_WIDTHS:
                 raise EncodingError(f"{where}: width multiplier {w} is not one of {RESNET_WIDTHS}")
@@ -579,20 +617,6 @@ class OFAResNetSpace(SearchSpace):
                 raise EncodingError(f"{where}: bottleneck ratio {bad[0]} in stage {s + 1} is not one of "
                                     f"{RESNET_EXPAND_RATIOS}")
         return a
-
-    def arch(self, arch: Any) -> ResNetArch:
-        """The parsed architecture of any encoding; ``EncodingError`` when malformed."""
-        if isinstance(arch, ResNetArch):
-            return self._check(arch, arch)
-        if isinstance(arch, str):
-            s = arch.strip()
-            if s.startswith("{"):
-                return self._from_ofa(_load_dict(s, self.name), arch)
-            return self._from_str(s, arch)
-        if isinstance(arch, Mapping):
-            return self._from_ofa(arch, arch)
-        raise EncodingError(f"{self.name} cannot read a {type(arch).__name__} ({arch!r:.80}); give an arch string "
-                            f"({self._FORM}) or OFA's dict {{'d': [...], 'e': [...], 'w': [...], 'r': [224]}}")
 
     def _from_str(self, s: str, text: Any) -> ResNetArch:
         parts = s.split("|")
@@ -610,18 +634,11 @@ class OFAResNetSpace(SearchSpace):
                                     f"'w<width>:e<ratio>,e<ratio>,...'; {self._FORM}")
             stages.append((_float(sm.group(1), text, self.name),
                            tuple(_float(t.strip()[1:], text, self.name) for t in tokens)))
-        return self._check(ResNetArch(int(m.group(1)), stem.group(1) == "2",
-                                      (_float(stem.group(2), text, self.name), _float(stem.group(3), text, self.name)),
-                                      tuple(stages)), text)
+        stem_widths = (_float(stem.group(2), text, self.name), _float(stem.group(3), text, self.name))
+        return ResNetArch(int(m.group(1)), stem.group(1) == "2", stem_widths, tuple(stages))
 
     def _from_ofa(self, d: Mapping, text: Any) -> ResNetArch:
-        keys = set(d)
-        extra, missing = keys - {"d", "e", "w", "r", "image_size"}, {"d", "e", "w"} - keys
-        if extra or missing:
-            raise EncodingError(f"{self.name} OFA dict {dict(d)!r:.200}: "
-                                + (f"missing {sorted(missing)} " if missing else "")
-                                + (f"unexpected keys {sorted(extra)} " if extra else "")
-                                + "; expected {'d': [...], 'e': [...], 'w': [...], 'r': [224]}")
+        self._check_keys(d)
         res = _resolution(d, self.name)
         ds, ws = _int_list(d["d"], "d", self.name), _int_list(d["w"], "w", self.name)
         es = _float_list(d["e"], "e", self.name)
@@ -639,11 +656,7 @@ class OFAResNetSpace(SearchSpace):
         for s, depth in enumerate(depths):
             stages.append((RESNET_WIDTHS[ws[s + 2]], tuple(es[pos:pos + depth])))
             pos += self.max_blocks[s] if len(es) == sum(self.max_blocks) else depth
-        return self._check(ResNetArch(res, ds[0] == 2, (RESNET_WIDTHS[ws[0]], RESNET_WIDTHS[ws[1]]), tuple(stages)),
-                           text)
-
-    def parse(self, arch: Any) -> str:
-        return str(self.arch(arch))
+        return ResNetArch(res, ds[0] == 2, (RESNET_WIDTHS[ws[0]], RESNET_WIDTHS[ws[1]]), tuple(stages))
 
     def encode(self, arch: Any, fmt: str = "str") -> Any:
         a = self.arch(arch)
@@ -657,11 +670,6 @@ class OFAResNetSpace(SearchSpace):
                     "e": es, "w": [RESNET_WIDTHS.index(w) for w in (*a.stem_widths, *(w for w, _ in a.stages))],
                     "r": [a.resolution]}
         raise EncodingError(f"{self.name} has no encoding {fmt!r}; formats: {', '.join(self.formats)}")
-
-    def input_shape_for(self, arch: Any) -> tuple[int, int, int]:
-        """(3, r, r) for the resolution ``r`` of ``arch``."""
-        r = self.arch(arch).resolution
-        return (3, r, r)
 
     # ---------------------------------------------------------------------------------------------- models
     def _blocks(self, a: ResNetArch) -> Iterator[tuple[int, int, int, bool]]:

@@ -5,6 +5,7 @@ import json
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -142,6 +143,24 @@ def test_malformed_encodings(name, bad, fragment):
     with pytest.raises(EncodingError) as info:
         space(name).parse(bad)
     assert fragment in str(info.value)
+
+
+def test_reads_the_labelled_table(shared_data):
+    """The table's ks/e/d (20 slots, unused ones carrying values) at the row's image_size; CompOFA's subnets are OFA
+    subnets whose expand ratio is one per stage, tied to the stage's depth (2: 3, 3: 4, 4: 6)."""
+    rows = pd.read_csv(shared_data / "ofa" / "ofa_mbv3_imagenet.csv")
+    mb = space("ofa_mbv3")
+    for _, r in rows.groupby("supernet").head(40).iterrows():
+        ks, es, ds = json.loads(r.ks), json.loads(r.e), json.loads(r.d)
+        arch = mb.arch({"ks": ks, "e": es, "d": ds, "image_size": r.image_size})
+        assert arch.resolution == r.image_size and mb.input_shape_for(arch) == (3, r.image_size, r.image_size)
+        assert [len(st) for st in arch.stages] == ds
+        assert [b for st in arch.stages for b in st] == [(ks[4 * s + j], es[4 * s + j]) for s, d in enumerate(ds)
+                                                         for j in range(d)]
+        if r.supernet == "compofa":
+            assert all({e for _, e in st} == {{2: 3, 3: 4, 4: 6}[len(st)]} for st in arch.stages)
+        g = mb.to_graph(arch)
+        assert g.nodes[0].out_shape == (3, r.image_size, r.image_size)
 
 
 def test_unknown_format():
