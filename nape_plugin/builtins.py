@@ -19,6 +19,7 @@ BUILTIN_SPACES = (
     ("nape_plugin.spaces.ofa", "OFAMobileNetV3Space"),
     ("nape_plugin.spaces.ofa", "OFAProxylessSpace"),
     ("nape_plugin.spaces.ofa", "OFAResNetSpace"),
+    ("nape_plugin.spaces.nb_macro", "NBMacroSpace"),
 )
 
 
