@@ -2,8 +2,9 @@
 
 The tables are not part of the package: ``root`` (or ``$NAPE_DATA``) names the folder holding ``nb201/nb201.csv`` and
 the others; inside the repository it defaults to ``../shared/data``. Each family's graphs come from its search space
-(``nape.spaces.get(family).to_graph``) and are cached on disk (``$NAPE_CACHE_DIR``, default ``~/.cache/nape-plugin``)
-under a key made of the family, :data:`~nape_plugin.graph.GRAPH_FORMAT_VERSION`, a digest of the table file and a
+(``nape.spaces.get(family).to_graph``; when the metric names one of the space's tasks, the network of that task,
+``space.for_task(metric)``) and are cached on disk (``$NAPE_CACHE_DIR``, default ``~/.cache/nape-plugin``) under a key
+made of the family (and task), :data:`~nape_plugin.graph.GRAPH_FORMAT_VERSION`, a digest of the table file and a
 digest of the code that builds the graphs; any change to one of them rebuilds the cache. Loading a subset
 (``limit=``/``indices=``) reads the graphs it can from the cache, builds the rest and adds them to it.
 """
@@ -48,6 +49,16 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("nb201", "nb201/nb201.csv", "c10_test_200ep", ("arch_str",), str),
     Family("nb301", "nb301/nb301_500.csv", "val_accuracy", ("naslib_arch",), ast.literal_eval),
     Family("tnb101_micro", "tnb101/tnb101_micro_class_scene.csv", "val_accs", ("net",), ast.literal_eval),
+    Family("tnb101_macro", "tnb101/tnb101_macro_partial.csv", "class_scene", ("naslib_arch",), ast.literal_eval),
+    Family("ofa_mbv3", "ofa/ofa_mbv3_imagenet.csv", "top1", ("ks", "e", "d", "image_size"),
+           lambda ks, e, d, image_size: {"ks": json.loads(ks), "e": json.loads(e), "d": json.loads(d),
+                                         "image_size": int(image_size)}),
+    Family("nb_macro", "nb_macro/nas_bench_macro_cifar10.csv", "mean_acc", ("arch",), str),
+)}
+
+#: Tables read instead of the family's own when the metric names a task of its space (a column per task).
+TASK_TABLES: dict[str, Family] = {f.name: f for f in (
+    Family("tnb101_micro", "tnb101/tnb101_micro_7tasks.csv", "class_scene", ("naslib_arch",), ast.literal_eval),
 )}
 
 
@@ -110,21 +121,24 @@ def load(family: str, metric: str | None = None, root: str | os.PathLike | None 
     """Graphs, labels and metadata of a benchmark table.
 
     ``family`` is one of :func:`families`; ``metric`` any numeric column of its table (default: the family's
-    accuracy column). Rows whose label is missing are left out. ``limit`` keeps the first ``limit`` labelled rows,
-    ``indices`` the given table rows (in that order). ``cache`` is True (the default folder), False (no cache) or a
-    folder.
+    accuracy column). A metric naming a task of the family's space (TransNAS-Bench-101's) gives the graphs of that
+    task's network, read from :data:`TASK_TABLES` where the family has one. Rows whose label is missing are left out.
+    ``limit`` keeps the first ``limit`` labelled rows, ``indices`` the given table rows (in that order). ``cache`` is
+    True (the default folder), False (no cache) or a folder.
     """
     fam = FAMILIES.get(family)
     if fam is None:
         raise UnknownNameError(f"no dataset family {family!r}; known: {', '.join(families())}")
+    space = _space(fam.name)
+    metric = fam.metric if metric is None else metric
+    if metric in space.tasks:
+        fam, space = TASK_TABLES.get(family, fam), space.for_task(metric)
     path = (Path(root).expanduser() if root is not None else default_root()) / fam.path
     if not path.is_file():
         raise DataError(f"{family} table not found at {path}; pass root= the folder holding {fam.path} (the "
                         f"repository's ../shared/data) or set {DATA_ENV}")
-    space = _space(fam.name)
     store = None if cache is False else _Store(fam, space, path, None if cache is True else Path(cache))
     table = (store.table if store is not None else None) or _Table.read(path, fam)
-    metric = fam.metric if metric is None else metric
     if metric not in table.columns:
         raise UnknownNameError(f"{family} has no numeric column {metric!r}; columns: {', '.join(table.columns)}")
     selected = _select(table.columns[metric], limit, indices, family)
@@ -161,7 +175,7 @@ class _Table:
             raise DataError(f"{path} row {bad} has {len(rows[bad])} fields, the header {len(header)}; the file is "
                             "damaged")
         cols = [header.index(c) for c in fam.columns]
-        return cls(_numeric_columns(header, rows), [[r[c] for c in cols] for r in rows])
+        return cls(_numeric_columns(header, rows, fam.columns), [[r[c] for c in cols] for r in rows])
 
     def decode(self, fam: Family, selected: np.ndarray, path: Path) -> list[Any]:
         try:
@@ -181,11 +195,11 @@ class _Table:
         return cls(dict(zip(names, arrays["table"])), _cache.from_json_array(arrays["table_encodings"]))
 
 
-def _numeric_columns(header: list[str], rows: list[list[str]]) -> dict[str, np.ndarray]:
-    """Every named column whose values are all numbers (blank = NaN), as float64 arrays."""
+def _numeric_columns(header: list[str], rows: list[list[str]], skip: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Every named column not in ``skip`` whose values are all numbers (blank = NaN), as float64 arrays."""
     out: dict[str, np.ndarray] = {}
     for name, values in zip(header, zip(*rows)):
-        if not name:
+        if not name or name in skip:
             continue
         try:
             out[name] = np.fromiter(map(float, values), np.float64, len(values))
@@ -242,9 +256,11 @@ class _Store:
 
     def __init__(self, fam: Family, space: SearchSpace, table: Path, directory: Path | None):
         self.fam, self.space = fam, space
-        self.key = _cache.fingerprint(fam.name, str(GRAPH_FORMAT_VERSION), _cache.file_fingerprint(table),
+        task = () if space.task is None else (space.task, Path(fam.path).stem)
+        self.key = _cache.fingerprint(fam.name, *task, str(GRAPH_FORMAT_VERSION), _cache.file_fingerprint(table),
                                       _code_fingerprint(space))
-        self.path = (directory or _cache.cache_dir()) / f"{fam.name}-{self.key[:20]}.graphs"
+        self.stem = ".".join((fam.name, *task))              # one cache file per family, task and table
+        self.path = (directory or _cache.cache_dir()) / f"{self.stem}-{self.key[:20]}.graphs"
         stored = _cache.read_arrays(self.path)
         if stored is not None and bytes(stored.get("key", b"")) != self.key.encode():
             stored = None
@@ -276,7 +292,7 @@ class _Store:
         arrays["key"] = np.frombuffer(self.key.encode(), dtype=np.uint8)
         try:
             _cache.write_arrays(self.path, arrays)
-            for old in self.path.parent.glob(f"{self.fam.name}-*.graphs"):
+            for old in self.path.parent.glob(f"{self.stem}-{'[0-9a-f]' * 20}.graphs"):
                 if old != self.path:
                     old.unlink(missing_ok=True)
         except OSError as e:

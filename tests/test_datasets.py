@@ -1,6 +1,7 @@
 """nape_plugin.datasets: benchmark tables as graphs and labels, and the on-disk graph cache."""
 from __future__ import annotations
 
+import ast
 import csv
 import math
 import os
@@ -87,6 +88,47 @@ def test_nb101_learning_curve_metrics(shared_data, tmp_path):
     assert ds.metadata["trainable_parameters"].tolist() == [float(r["trainable_parameters"]) for r in rows]
 
 
+def test_tnb101_task_metrics_give_that_task_network(shared_data, tmp_path, builds):
+    """A task metric reads the 7-task table and builds the task's network; each family, task and table has its own
+    cache file; the default metric keeps reading the class_scene table."""
+    need_space("tnb101_micro")
+    with open(shared_data / datasets.TASK_TABLES["tnb101_micro"].path, newline="") as f:
+        rows = list(csv.DictReader(f))[:3]
+    micro = nape.spaces.get("tnb101_micro")
+    loaded = {}
+    for metric in ("segmentsemantic", "class_scene", None):
+        ds = loaded[metric] = datasets.load("tnb101_micro", metric=metric, root=shared_data, limit=3, cache=tmp_path)
+        task = metric or "class_scene"
+        assert ds.space.task == task and ds.graphs == [micro.for_task(task).to_graph(a) for a in ds.archs]
+        if metric:
+            assert ds.labels.tolist() == [float(r[metric]) for r in rows]
+            assert ds.encodings == [ast.literal_eval(r["naslib_arch"]) for r in rows]
+    assert loaded[None].metric == "val_accs" and "fisher" in loaded[None].metadata       # the class_scene table
+    assert loaded["class_scene"].graphs[0] != loaded["segmentsemantic"].graphs[0]
+    assert len(cache_files(tmp_path)) == 3 and builds["graphs"] == 9
+    for metric, ds in loaded.items():
+        again = datasets.load("tnb101_micro", metric=metric, root=shared_data, limit=3, cache=tmp_path)
+        assert again.graphs == ds.graphs and again.space.task == ds.space.task
+    assert builds["graphs"] == 9
+
+
+def test_new_families_labels_and_counts(shared_data, tmp_path):
+    for family in ("tnb101_macro", "ofa_mbv3", "nb_macro"):
+        need_space(family)
+    macro = datasets.load("tnb101_macro", root=shared_data, cache=False)
+    jigsaw = datasets.load("tnb101_macro", metric="jigsaw", root=shared_data, indices=[19, 20], cache=False)
+    assert len(macro) == 662 and macro.metric == "class_scene"              # 63 rows have no class_* labels
+    assert jigsaw.rows.tolist() == [19, 20] and jigsaw.space.input_shape == (9, 3, 64, 64)
+    assert np.isnan(jigsaw.metadata["class_scene"][1]) and jigsaw.metadata["params"].tolist() == [2.638303, 5.836552]
+    ofa = datasets.load("ofa_mbv3", root=shared_data, indices=[0, 4689], cache=tmp_path)
+    rows = table(shared_data, "ofa_mbv3")
+    assert ofa.labels.tolist() == [float(rows[i]["top1"]) for i in (0, 4689)]
+    assert [g.nodes[0].out_shape for g in ofa.graphs] == [(3, 128, 128), (3, 160, 160)]     # each row's image_size
+    nbm = datasets.load("nb_macro", root=shared_data, limit=3, cache=tmp_path)
+    assert nbm.archs == ["00000000", "00000001", "00000002"] and "arch" not in nbm.metadata
+    assert nbm.metadata["params"].tolist() == [g.params for g in nbm.graphs]
+
+
 def test_subset_keeps_every_field_aligned(shared_data, tmp_path):
     need_space("nb201")
     ds = datasets.load("nb201", root=shared_data, indices=[10, 3, 7, 0], cache=tmp_path)
@@ -106,7 +148,8 @@ def test_subset_keeps_every_field_aligned(shared_data, tmp_path):
 
 
 def test_errors_name_the_problem(shared_data, tmp_path):
-    with pytest.raises(UnknownNameError, match="no dataset family 'nb999'; known: nb101, nb201, nb301, tnb101_micro"):
+    with pytest.raises(UnknownNameError, match="no dataset family 'nb999'; known: nb101, nb201, nb301, nb_macro, "
+                                               "ofa_mbv3, tnb101_macro, tnb101_micro"):
         datasets.load("nb999", root=shared_data)
     with pytest.raises(DataError, match=r"nb201 table not found at .*nb201/nb201.csv; pass root= .* or set NAPE_DATA"):
         datasets.load("nb201", root=tmp_path)
@@ -133,9 +176,9 @@ def test_a_damaged_table_is_a_data_error(tmp_path):
         datasets.load("nb201", root=tmp_path, cache=False)
 
 
-def test_root_defaults_to_env_then_shared_data(shared_data, monkeypatch, tmp_path):
+def test_root_defaults_to_env_then_shared_data(monkeypatch, tmp_path):
     monkeypatch.delenv(datasets.DATA_ENV, raising=False)
-    assert datasets.default_root() == shared_data
+    assert datasets.default_root() == Path(__file__).resolve().parents[2] / "shared" / "data"
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path))
     assert datasets.default_root() == tmp_path
     with pytest.raises(DataError, match=str(tmp_path)):
