@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from ..builder import GraphBuilder, conv_node, simple_node
-from ..errors import EncodingError, UnknownNameError
+from ..errors import EncodingError, ShapeError, UnknownNameError
 from ..graph import CompGraph, Node
 from .base import SearchSpace, as_rng
 from .nb201 import Block, Cell, ReLUConvBN, Zero, add_cell, assemble, close, int_sequence, relu_conv_bn, stamp
@@ -154,7 +154,8 @@ def upsamplings(feature_width: int, target_width: int = INPUT_SHAPE[-1]) -> int:
     """How many times the dense decoders double the resolution: ``log2(target / feature width)``, 2 to 6."""
     n = (target_width // feature_width).bit_length() - 1
     if not 2 <= n <= 6 or feature_width << n != target_width:
-        raise ValueError(f"a {feature_width}-pixel feature map cannot be decoded to {target_width} pixels")
+        raise ShapeError(f"the dense decoders double the resolution 2 to 6 times; a {feature_width}-pixel feature "
+                         f"map cannot be decoded to {target_width} pixels")
     return n
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import nape_plugin as nape
-from nape_plugin.errors import EncodingError, UnknownNameError
+from nape_plugin.errors import EncodingError, ShapeError, UnknownNameError
 from nape_plugin.spaces.tnb101 import TASKS, TNB101MacroSpace, TNB101MicroSpace, upsamplings
 
 MICRO = nape.spaces.get("tnb101_micro")
@@ -245,7 +245,7 @@ def test_task_builder_equals_tracing(task):
 
 def test_dense_decoders_upsample_back_to_the_input():
     assert [upsamplings(w) for w in (32, 16, 8, 4)] == [3, 4, 5, 6]
-    with pytest.raises(ValueError, match="a 12-pixel feature map"):
+    with pytest.raises(ShapeError, match="a 12-pixel feature map cannot be decoded to 256 pixels"):
         upsamplings(12)
     seg = MACRO.for_task("segmentsemantic")
     for arch in ("64-1234-basic", "64-3334-basic", "64-341144-basic"):       # 2, 4 and 3 halvings
