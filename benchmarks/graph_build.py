@@ -2,6 +2,7 @@
 
     python benchmarks/graph_build.py                    # every built-in space, 3 repeats
     python benchmarks/graph_build.py --spaces nb201 --all-nb201
+    python benchmarks/graph_build.py --spaces tnb101_micro:jigsaw     # space:task, the network of one task
 
 Direct: ``space.to_graph(arch)`` on random architectures (``--all-nb201``: all 15,625 NB201 cells). Traced:
 ``space.build(arch)`` on the meta device, then ``nape.to_graph(module, input_shape=...)``. Each repeat runs in a fresh
@@ -24,7 +25,8 @@ def _one(space_name: str, n_direct: int, n_traced: int, all_nb201: bool, seed: i
 
     import nape_plugin as nape
     torch.set_num_threads(1)
-    space = nape.spaces.get(space_name)
+    name, _, task = space_name.partition(":")
+    space = nape.spaces.get(name).for_task(task) if task else nape.spaces.get(name)
     rng = random.Random(seed)
     archs = list(space.enumerate()) if all_nb201 and space_name == "nb201" else \
         [space.sample(rng) for _ in range(n_direct)]
@@ -46,7 +48,8 @@ def _one(space_name: str, n_direct: int, n_traced: int, all_nb201: bool, seed: i
 def main() -> None:
     import nape_plugin as nape
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--spaces", nargs="*", default=nape.spaces.names())
+    p.add_argument("--spaces", nargs="*", default=nape.spaces.names(),
+                   help="space names, or space:task for the network of one task (e.g. tnb101_macro:segmentsemantic)")
     p.add_argument("--direct", type=int, default=1000, help="random architectures for the direct builder")
     p.add_argument("--traced", type=int, default=40, help="of those, how many to build and trace")
     p.add_argument("--all-nb201", action="store_true", help="direct-build all 15,625 NB201 cells")
