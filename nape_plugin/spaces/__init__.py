@@ -1,7 +1,7 @@
 """Search spaces by name: ``nape.spaces.get("nb201")``, ``nape.spaces.names()``.
 
-Spaces come from the ``nape_register_spaces`` hook; the built-in ones are nb101, nb201, nb301 (DARTS) and the
-TransNAS-Bench-101 spaces.
+Spaces come from the ``nape_register_spaces`` hook; the built-in ones are nb101, nb201, nb301 (DARTS), the
+TransNAS-Bench-101 spaces, the Once-for-All spaces and nb_macro (NAS-Bench-Macro).
 """
 from __future__ import annotations
 
