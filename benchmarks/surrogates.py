@@ -42,6 +42,8 @@ BUDGETS = {"nb101": [20, 50, 128, 1000], "nb201": [20, 50, 128, 1000], "nb301": 
 TRAINED = {"gbdt (hist)": dict(backend="hist"), "gbdt (hist, z-scored labels)": dict(backend="hist", target="zscore"),
            "gbdt (lightgbm)": dict(backend="lightgbm"), "gbdt (xgboost)": dict(backend="xgboost"),
            "random forest": dict(backend="rf", n_estimators=300)}
+#: ``--trees`` keys of the TRAINED rows.
+TREES = dict(zip(("hist", "zscore", "lightgbm", "xgboost", "rf"), TRAINED))
 PUBLISHED = {"nb201": ("nb201/nb201_zc_proxies_c10.csv", "net_str", ("synflow", "jacov", "nwot", "snip")),
              "tnb101_micro": ("tnb101/tnb101_micro_class_scene.csv", "net", ("synflow", "jacov", "nwot", "snip"))}
 
@@ -169,7 +171,12 @@ def main() -> None:
                     help="what that pretraining trains: the heads on fixed embeddings, or the whole network")
     ap.add_argument("--budgets", type=int, nargs="+", help="label budgets (default: per family)")
     ap.add_argument("--no-trees", action="store_true", help="skip the tree surrogates (estimator rows only)")
+    ap.add_argument("--trees", nargs="+", choices=list(TREES), default=list(TREES),
+                    help="tree surrogates to run (default: all; lightgbm and xgboost need those packages)")
     args = ap.parse_args()
+    for key, name in TREES.items():
+        if key not in args.trees:
+            del TRAINED[name]
     rows = []
     for fam in args.families:
         ds = load(fam, args.pool if fam == "nb101" else 0)
