@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 import nape_plugin as nape
-from nape_plugin import datasets, metrics
-from nape_plugin.estimator import GennapeEstimator
-from nape_plugin.evaluate import few_shot, in_domain, zero_shot
-from nape_plugin.tensorize import PackedGraphs
+from nape_plugin import metrics
+from nape_plugin.data import datasets
+from nape_plugin.gennape.estimator import GennapeEstimator
+from nape_plugin.cli.evaluate import few_shot, in_domain, zero_shot
+from nape_plugin.graph.packed import PackedGraphs
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

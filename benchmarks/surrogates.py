@@ -6,7 +6,7 @@
 
 Per family and seed, a random permutation of the table (NB101: a fixed random pool of 6,000 rows) gives a test set of
 the last ``--test`` rows (NB301: every row not used for training) and nested training sets of 20/50/128/1,000 rows
-(NB301: 20/50/128/400). Trained surrogates: gradient-boosted trees on the CG features of nape_plugin.surrogates with
+(NB301: 20/50/128/400). Trained surrogates: gradient-boosted trees on the CG features of nape_plugin.predictors.gbdt with
 scikit-learn's HistGradientBoostingRegressor (``gbdt``, the default; also with z-scored instead of rank-normalised
 labels), LightGBM and XGBoost, and a random forest;
 training-free: FLOPs and params from the CG and, on NB201 and TNB101, the published zero-cost proxies of the table
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from scipy.stats import kendalltau, spearmanr  # noqa: E402
 
 import nape_plugin as nape  # noqa: E402
-from nape_plugin import datasets  # noqa: E402
-from nape_plugin.surrogates import GBDTPredictor  # noqa: E402
+from nape_plugin.data import datasets  # noqa: E402
+from nape_plugin.predictors.gbdt import GBDTPredictor  # noqa: E402
 
 BUDGETS = {"nb101": [20, 50, 128, 1000], "nb201": [20, 50, 128, 1000], "nb301": [20, 50, 128, 400],
            "tnb101_micro": [20, 50, 128, 1000]}

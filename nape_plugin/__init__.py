@@ -7,11 +7,12 @@
 """
 from __future__ import annotations
 
-from . import errors, spaces
-from .builder import GraphBuilder
+from . import _moved, errors, spaces
 from .convert import to_graph
-from .graph import CompGraph, Node
+from .graph import CompGraph, GraphBuilder, Node
 from .search import search
+
+_moved.install()
 
 __version__ = "0.1.0"
 __all__ = ["to_graph", "spaces", "load_pretrained", "load", "search", "errors", "CompGraph", "Node", "GraphBuilder",
@@ -20,11 +21,11 @@ __all__ = ["to_graph", "spaces", "load_pretrained", "load", "search", "errors", 
 
 def load_pretrained(name: str = "default"):
     """A shipped (or plugin-registered) pretrained estimator by name; unknown names list the valid ones."""
-    from .pretrained import load_pretrained as _load
+    from .gennape.pretrained import load_pretrained as _load
     return _load(name)
 
 
-def load(path: Any):
+def load(path):
     """An estimator saved with ``est.save(path)``."""
-    from .estimator import load as _load
+    from .gennape.estimator import load as _load
     return _load(path)

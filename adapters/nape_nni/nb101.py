@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nape_plugin.builder import GraphBuilder
+from nape_plugin.graph.builder import GraphBuilder
 from nape_plugin.errors import EncodingError
 from nape_plugin.graph import CompGraph
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from nape_plugin.builder import GraphBuilder
+from nape_plugin.graph.builder import GraphBuilder
 from nape_plugin.errors import EncodingError
 from nape_plugin.graph import CompGraph
 

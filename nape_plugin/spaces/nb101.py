@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
+from ..graph import GraphBuilder
 from ..errors import EncodingError, SpaceTooLargeError
 from ..graph import CompGraph
 from .base import SearchSpace, as_rng

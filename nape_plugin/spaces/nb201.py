@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
+from ..graph import GraphBuilder
 from ..errors import EncodingError, UnknownNameError
 from ..graph import CompGraph, Node
 from .base import SearchSpace, as_rng

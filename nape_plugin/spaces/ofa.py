@@ -57,7 +57,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
+from ..graph import GraphBuilder
 from ..errors import EncodingError
 from ..graph import CompGraph
 from .base import SearchSpace, as_rng

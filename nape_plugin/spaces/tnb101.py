@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
+from ..graph import GraphBuilder
 from ..errors import EncodingError
 from ..graph import CompGraph
 from .base import SearchSpace, as_rng
