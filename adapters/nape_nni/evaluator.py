@@ -200,7 +200,7 @@ class NapeEvaluator(Evaluator):
                 "batch_size": self.batch_size, "num_threads": self.num_threads, "cache_size": self.cache_size}
 
     @classmethod
-    def _load(cls, **ir: Any) -> "NapeEvaluator":
+    def _load(cls, **ir: Any) -> NapeEvaluator:
         return cls(ir.pop("estimator"), **ir)
 
 

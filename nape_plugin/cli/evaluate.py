@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..data import datasets
 from .. import metrics
+from ..data import datasets
 from ..graph.packed import PackedGraphs
 
 
@@ -84,8 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .. import load, load_pretrained
-    est = load(args.model) if Path(args.model).is_file() else load_pretrained(args.model)
+    from ..gennape.pretrained import resolve
+    est = resolve(args.model)
     ds = datasets.load(args.family, metric=args.metric, root=args.data_root)
     packed = PackedGraphs(ds.graphs)
     out: dict[str, Any] = {"model": args.model, "family": args.family, "metric": ds.metric,

@@ -14,8 +14,8 @@ from ..errors import DataError
 
 
 def _estimator(model: str):
-    from .. import load, load_pretrained
-    return load(model) if Path(model).is_file() else load_pretrained(model)
+    from ..gennape.pretrained import resolve
+    return resolve(model)
 
 
 def _items(args: argparse.Namespace) -> list[Any]:
@@ -40,7 +40,7 @@ def _context(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _graph(item: str, context: dict[str, Any]):
-    from .. import to_graph
+    from ..convert import to_graph
     return to_graph(Path(item) if item.endswith(".json") else item, **context)
 
 

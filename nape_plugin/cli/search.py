@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, UnknownNameError
+from ..errors import DataError
 
 
 def _keyword(text: str) -> tuple[str, Any]:
-    from .main import _keyword as parse
+    from .convert import _keyword as parse
     return parse(text)
 
 
@@ -46,29 +46,13 @@ def read_table(path: Path, arch_column: str, columns: list[str], space: Any) -> 
 
 
 def _literal(text: str) -> Any:
-    from .main import _literal as parse
+    from .convert import _literal as parse
     return parse(text)
 
 
-def _scorer(name: str, kwargs: dict[str, Any]) -> Any:
-    from ..plugins import manager as plugins
-    if name.endswith(".pt") or Path(name).is_file():
-        from ..gennape.estimator import load
-        return load(name)
-    if name in plugins.predictors():
-        return plugins.get_predictor(name, **kwargs)
-    from ..gennape.pretrained import load_pretrained, names
-    if name in names():
-        return load_pretrained(name)
-    raise UnknownNameError(f"no predictor or pretrained estimator named {name!r}; predictors: "
-                           f"{', '.join(sorted(plugins.predictors()))}; pretrained: {', '.join(names()) or 'none'}")
-
-
 def _fit(model: Any, archs: list[Any], y: np.ndarray, space: Any) -> Any:
-    from ..predictors.zero_cost import ZeroCostProxy
-    if isinstance(model, ZeroCostProxy):
-        return model.fit(archs, y)
-    return model.fit([space.to_graph(a) for a in archs], y)
+    from ..search.scorers import bind_space, inputs
+    return bind_space(model, space).fit(inputs(model, archs, space), y)
 
 
 class Search:
@@ -110,9 +94,10 @@ class Search:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         from .. import spaces
-        from ..search.evolution import search
+        from ..search import search
+        from ..search.scorers import resolve_scorer
         space = spaces.get(args.space)
-        scorer = _scorer(args.scorer, dict(args.kwarg))
+        scorer = resolve_scorer(args.scorer, **dict(args.kwarg))
         if args.train_csv is not None:
             if not args.label_column:
                 raise DataError("--train-csv needs --label-column")
@@ -187,15 +172,11 @@ class Surrogate:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from .. import metrics, spaces
-        from ..plugins import manager as plugins
+        from .. import metrics, plugins, spaces
         from ..predictors.learning_curves import LearningCurvePredictor
-        from ..predictors.zero_cost import ZeroCostProxy
+        from ..search.scorers import bind_space, inputs, needs_fit
         space = spaces.get(args.space)
-        kwargs = dict(args.kwarg)
-        if args.name in ("synflow", "nwot", "jacov", "grad_norm", "snip", "flops", "params"):
-            kwargs.setdefault("space", space)
-        model = plugins.get_predictor(args.name, **kwargs)
+        model = bind_space(plugins.get_predictor(args.name, **dict(args.kwarg)), space)
         curves = [c for c in (args.curve_columns or "").split(",") if c]
         if isinstance(model, LearningCurvePredictor) and not curves:
             raise DataError(f"{args.name} predicts from partial learning curves: pass --curve-columns")
@@ -213,16 +194,14 @@ class Surrogate:
         def predict_args(archs: list[Any], cols: dict[str, np.ndarray]) -> tuple[list[Any], dict[str, Any]]:
             if isinstance(model, LearningCurvePredictor):
                 return [np.stack([cols[c] for c in curves], 1)], {"graphs": [space.to_graph(a) for a in archs]}
-            if isinstance(model, ZeroCostProxy):
-                return [archs], {}
-            return [[space.to_graph(a) for a in archs]], {}
+            return [inputs(model, archs, space)], {}
 
         t = time.perf_counter()
         if args.train is not None:
             archs, cols, _ = load(args.train, True)
             pos, kw = predict_args(archs, cols)
             model.fit(*pos, cols[args.label_column], **kw)
-        elif not isinstance(model, ZeroCostProxy):
+        elif needs_fit(model):
             raise DataError(f"{args.name} must be fitted first: pass --train with --label-column")
         fit_s = time.perf_counter() - t
         archs, cols, has_label = load(args.test, False)

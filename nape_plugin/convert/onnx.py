@@ -23,9 +23,17 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..graph.builder import (IDENTITY, conv_node, global_pool_node, linear_node, norm_node, pool_node, simple_node,
-                      simplify)
 from ..errors import ConversionError, ShapeError
+from ..graph.builder import (
+    IDENTITY,
+    conv_node,
+    global_pool_node,
+    linear_node,
+    norm_node,
+    pool_node,
+    simple_node,
+    simplify,
+)
 from ..graph.core import CompGraph, Node
 
 __all__ = ["from_onnx", "is_onnx"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field, replace
 from math import prod
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -55,7 +55,7 @@ class Call:
         return self.args[index] if len(self.args) > index else self.kwargs.get(key, default)
 
 
-Mapping = Union[str, Callable[[Call], Node]]
+Mapping = str | Callable[[Call], Node]
 
 
 def op(name: str) -> Callable[[Call], Node]:

@@ -20,9 +20,9 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ShapeError, TraceError
 from ..graph import ops as O
 from ..graph.builder import IDENTITY, simple_node, simplify
-from ..errors import ShapeError, TraceError
 from ..graph.core import CompGraph, Node
 from ..graph.ops import OP_INDEX
 from .opmap import Call, TensorArg, op_mappings

@@ -13,26 +13,16 @@ import gc
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..graph.core import CompGraph, Node
+from ..utils.files import atomic_write
 
-CACHE_ENV = "NAPE_CACHE_DIR"
 MAGIC = b"NAPE-GRAPH-CACHE/1\n"
 _DIGEST = 32
-
-
-def cache_dir() -> Path:
-    """``$NAPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/nape-plugin``, else ``~/.cache/nape-plugin``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nape-plugin"
 
 
 def fingerprint(*parts: bytes | str) -> str:
@@ -52,31 +42,6 @@ def file_fingerprint(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, even after a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:                                   # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

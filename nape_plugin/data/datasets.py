@@ -1,8 +1,9 @@
-"""Labelled NAS-benchmark tables as computation graphs: ``nape_plugin.datasets.load("nb201")``.
+"""Labelled NAS-benchmark tables as computation graphs: ``nape_plugin.data.datasets.load("nb201")``.
 
 The tables are not part of the package: ``root`` (or ``$NAPE_DATA``) names the folder holding ``nb201/nb201.csv`` and
-the others; inside the repository it defaults to ``../shared/data``. Each family's graphs come from its search space
-(``nape.spaces.get(family).to_graph``) and are cached on disk (``$NAPE_CACHE_DIR``, default ``~/.cache/nape-plugin``)
+the others; run from a repository checkout, it defaults to ``../shared/data`` (:func:`default_root`). Each family's
+graphs come from its search space
+(``nape.spaces.get(family).to_graph``) and are cached on disk (:func:`nape_plugin.utils.files.cache_dir`)
 under a key made of the family, :data:`~nape_plugin.graph.GRAPH_FORMAT_VERSION`, a digest of the table file and a
 digest of the code that builds the graphs; any change to one of them rebuilds the cache. Loading a subset
 (``limit=``/``indices=``) reads the graphs it can from the cache, builds the rest and adds them to it.
@@ -23,10 +24,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import cache as _cache
 from ..errors import DataError, UnknownNameError
 from ..graph.core import GRAPH_FORMAT_VERSION, CompGraph
 from ..spaces import SearchSpace
+from ..utils.files import CACHE_ENV, cache_dir
+from . import cache as _cache
 
 DATA_ENV = "NAPE_DATA"
 
@@ -80,7 +82,7 @@ class Dataset:
         """Canonical encodings (``space.parse``) of the architectures."""
         return [self.space.parse(e) for e in self.encodings]
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+    def subset(self, indices: Sequence[int] | np.ndarray) -> Dataset:
         """The entries at positions ``indices`` (ints or a boolean mask), in that order."""
         idx = np.asarray(indices)
         if idx.dtype == bool:
@@ -99,9 +101,20 @@ class Dataset:
 
 
 def default_root() -> Path:
-    """``$NAPE_DATA``, else ``../shared/data`` beside the repository this package was loaded from."""
+    """Where the benchmark tables are: ``$NAPE_DATA``, else ``../shared/data`` beside the current folder or beside the
+    repository checkout this package runs from, when one of them exists. An installed package has no default: without
+    either, a DataError says to set ``NAPE_DATA``."""
     env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    bases = [Path.cwd()] + ([checkout] if (checkout / "pyproject.toml").is_file() else [])
+    for base in bases:
+        folder = base.parent / "shared" / "data"
+        if folder.is_dir():
+            return folder
+    raise DataError(f"no benchmark data folder: set {DATA_ENV} to the folder holding the tables (nb201/nb201.csv and "
+                    "the others), pass root=, or run from a checkout with ../shared/data beside it")
 
 
 def load(family: str, metric: str | None = None, root: str | os.PathLike | None = None, *,
@@ -149,7 +162,7 @@ class _Table:
     encodings: list[list[str]]
 
     @classmethod
-    def read(cls, path: Path, fam: Family) -> "_Table":
+    def read(cls, path: Path, fam: Family) -> _Table:
         with open(path, newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None)
@@ -176,7 +189,7 @@ class _Table:
                 "table_encodings": _cache.json_array(self.encodings)}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "_Table":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> _Table:
         names = _cache.from_json_array(arrays["table_columns"])
         return cls(dict(zip(names, arrays["table"])), _cache.from_json_array(arrays["table_encodings"]))
 
@@ -227,7 +240,8 @@ def _build(space: SearchSpace, encodings: Sequence[Any]) -> tuple[list[CompGraph
 
 def _code_fingerprint(space: SearchSpace) -> str:
     """Digest of the code that builds the space's graphs: the files beside its module, and the graph core."""
-    from ..graph import builder, core as graph, ops
+    from ..graph import builder, ops
+    from ..graph import core as graph
     files: set[Path] = set()
     module = sys.modules.get(type(space).__module__)
     source = inspect.getsourcefile(module) if module is not None else None
@@ -244,7 +258,7 @@ class _Store:
         self.fam, self.space = fam, space
         self.key = _cache.fingerprint(fam.name, str(GRAPH_FORMAT_VERSION), _cache.file_fingerprint(table),
                                       _code_fingerprint(space))
-        self.path = (directory or _cache.cache_dir()) / f"{fam.name}-{self.key[:20]}.graphs"
+        self.path = (directory or cache_dir()) / f"{fam.name}-{self.key[:20]}.graphs"
         stored = _cache.read_arrays(self.path)
         if stored is not None and bytes(stored.get("key", b"")) != self.key.encode():
             stored = None
@@ -281,4 +295,4 @@ class _Store:
                     old.unlink(missing_ok=True)
         except OSError as e:
             warnings.warn(f"could not write the graph cache {self.path} ({e}); graphs will be built again next "
-                          f"time. Set {_cache.CACHE_ENV} to a writable folder", stacklevel=4)
+                          f"time. Set {CACHE_ENV} to a writable folder", stacklevel=4)

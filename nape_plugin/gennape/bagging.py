@@ -17,20 +17,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from ..errors import NotFittedError
-from .estimator import FORMAT, FORMAT_VERSION, GennapeEstimator, from_blob
-from ..graph.features import FEATURE_VERSION
 from ..graph.packed import PackedGraphs
-from .training import atomic_save
-
-BAG_FORMAT = f"{FORMAT}/bagged"
+from . import io
+from .estimator import GennapeEstimator
+from .io import BAG_FORMAT
 
 
 class BaggedEstimator(BaseEstimator, RegressorMixin):
     """``n_members`` clones of ``estimator`` with seeds ``seed + i``, each pretrained on its own random
     ``subsample`` of the labelled graphs (a count or a fraction; ``None``: all of them).
 
-    The same methods as :class:`~nape_plugin.estimator.GennapeEstimator`: ``fit`` pretrains the members (no weights
-    yet) or fine-tunes each of them (weights present), ``predict`` averages them, ``predict_heads`` stacks every
+    The same methods as :class:`~nape_plugin.gennape.estimator.GennapeEstimator`: ``fit`` pretrains the members (no
+    weights yet) or fine-tunes each of them (weights present), ``predict`` averages them, ``predict_heads`` stacks every
     member's heads, ``save`` writes one file that ``nape.load`` reads back.
     """
 
@@ -44,7 +42,7 @@ class BaggedEstimator(BaseEstimator, RegressorMixin):
     # ------------------------------------------------------------------------------------------------- training
     def fit(self, graphs: Sequence[Any] | PackedGraphs, y: Sequence[float], groups: Sequence[str] | None = None,
             unlabelled: Sequence[Any] | PackedGraphs | None = None, mode: str | None = None,
-            checkpoint_dir: str | None = None, **context: Any) -> "BaggedEstimator":
+            checkpoint_dir: str | None = None, **context: Any) -> BaggedEstimator:
         """Pretrain every member on its subsample, or fine-tune every member on all of ``(graphs, y)``."""
         base = self.estimator if self.estimator is not None else GennapeEstimator()
         packed = base._pack(graphs, context)
@@ -65,8 +63,8 @@ class BaggedEstimator(BaseEstimator, RegressorMixin):
         return self
 
     def pretrain_on_statistics(self, graphs: Sequence[Any] | PackedGraphs, epochs: int = 10, mode: str = "full",
-                               **context: Any) -> "BaggedEstimator":
-        """Every member's :meth:`~nape_plugin.estimator.GennapeEstimator.pretrain_on_statistics`; returns self."""
+                               **context: Any) -> BaggedEstimator:
+        """Every member's :meth:`~.estimator.GennapeEstimator.pretrain_on_statistics`; returns self."""
         packed = self._packed(graphs, context)
         for member in self.estimators_:
             member.pretrain_on_statistics(packed, epochs=epochs, mode=mode)
@@ -124,15 +122,15 @@ class BaggedEstimator(BaseEstimator, RegressorMixin):
     def save(self, path: str | os.PathLike, card: dict | None = None) -> None:
         """Write every member to one file (loadable with ``weights_only=True`` through ``nape.load``)."""
         self._check_fitted()
-        atomic_save({"format": BAG_FORMAT, "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
-                     "params": {k: v for k, v in self.get_params(deep=False).items() if k != "estimator"},
-                     "members": [m.to_blob() for m in self.estimators_],
-                     "card": card or getattr(self, "card_", {})}, path)
+        io.write({**io.header(BAG_FORMAT),
+                  "params": {k: v for k, v in self.get_params(deep=False).items() if k != "estimator"},
+                  "members": [m.to_blob() for m in self.estimators_],
+                  "card": card or getattr(self, "card_", {})}, path)
 
     @classmethod
-    def from_blob(cls, blob: dict[str, Any], path: Any = "<blob>") -> "BaggedEstimator":
+    def from_blob(cls, blob: dict[str, Any], path: Any = "<blob>") -> BaggedEstimator:
         """Inverse of :meth:`save`'s contents."""
-        members = [from_blob(b, path) for b in blob["members"]]
+        members = [GennapeEstimator.from_blob(b, path) for b in blob["members"]]
         bag = cls(clone(members[0]), **blob["params"])
         bag.estimators_ = members
         bag.card_ = blob["card"]

@@ -1,4 +1,4 @@
-"""Built-in plugin of the estimator: the pretrained models shipped in the package."""
+"""Built-in plugin of the estimator: the pretrained models shipped in the package, and those in the user's folder."""
 from __future__ import annotations
 
 from ..plugins.hookspecs import hookimpl
@@ -6,5 +6,5 @@ from ..plugins.hookspecs import hookimpl
 
 @hookimpl(trylast=True)
 def nape_register_pretrained():
-    from .pretrained import shipped
-    return shipped()
+    from .pretrained import shipped, user_models
+    return {**user_models(), **shipped()}

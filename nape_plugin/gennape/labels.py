@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
-from ..errors import LabelError, LengthMismatchError
+from ..utils.validation import check_labels, normal_scores
 
 STANDARDISE = ("rank", "zscore")
 
@@ -51,7 +50,8 @@ class FamilyScaler:
             return y / flops_factor(mflops)
         return y
 
-    def fit_transform(self, y: Sequence[float], families: Sequence[str], mflops: np.ndarray | None = None) -> np.ndarray:
+    def fit_transform(self, y: Sequence[float], families: Sequence[str],
+                      mflops: np.ndarray | None = None) -> np.ndarray:
         y = check_labels(y, len(families))
         fam = np.asarray(families)
         pre = self._pre(y, mflops)
@@ -61,7 +61,7 @@ class FamilyScaler:
             v = pre[idx]
             mu, sd = float(np.mean(v)), float(np.std(v) or 1.0)
             if self.standardise == "rank":
-                out[idx] = stats.norm.ppf((stats.rankdata(v) - 0.5) / len(v))
+                out[idx] = normal_scores(v)
             else:
                 out[idx] = (v - mu) / sd
             self.stats_[str(f)] = (mu, sd)
@@ -72,17 +72,3 @@ class FamilyScaler:
         mu, sd = self.stats_.get(family, tuple(np.mean(list(self.stats_.values()), axis=0))) if self.stats_ else (0, 1)
         y = mu + sd * np.asarray(z)
         return y * flops_factor(mflops) if self.flops_aware and mflops is not None else y
-
-
-def check_labels(y: Sequence[float], n: int) -> np.ndarray:
-    """``y`` as a float array of length ``n`` with only finite values, or a clear error."""
-    arr = np.asarray(y, dtype=np.float64)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1) if arr.size == n else arr
-    if arr.ndim != 1 or arr.size != n:
-        raise LengthMismatchError(f"got {n} graphs but {arr.size} labels (shape {np.shape(y)}); pass one label per graph")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise LabelError(f"{int(bad.sum())} label(s) are NaN or infinite (first at position {int(np.argmax(bad))}); "
-                         "drop those graphs or fix their labels")
-    return arr

@@ -31,3 +31,14 @@ def nt_xent(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
     sim.fill_diagonal_(float("-inf"))
     targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(a.device)
     return F.cross_entropy(sim, targets)
+
+
+def head_loss(heads: Tensor, target: Tensor, u: Tensor, fuzzifier: float, rank_weight: float,
+              groups: Tensor | None = None) -> Tensor:
+    """The estimator's loss: each head's squared error weighted by the memberships ``u`` (raised to the fuzzifier and
+    renormalised), plus ``rank_weight`` times the ranking loss of the heads' membership-weighted mixture."""
+    w = u ** fuzzifier
+    loss = weighted_head_mse(heads, target, w / w.sum(1, keepdim=True))
+    if rank_weight:
+        loss = loss + rank_weight * pairwise_rank_loss((u * heads).sum(1), target, groups)
+    return loss

@@ -1,17 +1,16 @@
-"""``nape pretrain``: train a shipped estimator from a config file, and write its weights and JSON card.
+"""Config-driven pretraining: train an estimator from a config file and write its weights and JSON card.
 
-A config (``nape_plugin/configs/<name>.json``) names the labelled families to train on, the unlabelled graphs of the
+A config (``nape_plugin/gennape/configs/<name>.json``) names the labelled families to train on, the unlabelled graphs
+of the
 contrastive stage, the estimator's parameters and the seed. The same command with the same config and seed
 reproduces the shipped weights; ``--checkpoint-dir`` makes an interrupted run resumable.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import platform
 import random
-import shlex
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -21,13 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__, metrics
+from .. import metrics
+from .._version import __version__
 from ..data import datasets
-from ..errors import DataError, UnknownNameError
-from .bagging import BaggedEstimator
-from .estimator import GennapeEstimator
+from ..errors import UnknownNameError
 from ..graph.core import CompGraph
 from ..utils.progress import progress_bar
+from .bagging import BaggedEstimator
+from .estimator import GennapeEstimator
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -150,7 +150,8 @@ def zero_shot(est: GennapeEstimator | BaggedEstimator, families: dict[str, int |
 
 
 def _metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    return {"n": len(y), "srcc": round(metrics.spearman(y, pred), 4), "kendall_tau": round(metrics.kendall_tau(y, pred), 4)}
+    return {"n": len(y), "srcc": round(metrics.spearman(y, pred), 4),
+            "kendall_tau": round(metrics.kendall_tau(y, pred), 4)}
 
 
 def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root: str | None = None,
@@ -181,36 +182,3 @@ def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root:
     est.save(out / f"{config['name']}.pt", card=card)
     (out / f"{config['name']}.json").write_text(json.dumps(card, indent=1) + "\n")
     return out / f"{config['name']}.pt"
-
-
-# ------------------------------------------------------------------------------------------------------- CLI
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="a shipped config name (gennape-nb101, default) or a JSON file")
-    parser.add_argument("--out", default=str(PRETRAINED_DIR), help="folder for <name>.pt and <name>.json "
-                        "(default: the package's pretrained folder)")
-    parser.add_argument("--data-root", default=None, help="benchmark tables folder (default: $NAPE_DATA or "
-                        "../shared/data)")
-    parser.add_argument("--checkpoint-dir", default=None, help="resume from / write per-stage checkpoints here")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = load_config(args.config)
-    if args.seed is not None:
-        config["seed"] = args.seed
-    if not config.get("train"):
-        raise DataError(f"config {args.config!r} lists no labelled families under 'train'")
-    options = {"--data-root": args.data_root, "--threads": args.threads, "--seed": args.seed}  # what shapes the weights
-    command = " ".join(["nape pretrain", shlex.quote(args.config), *(f"{k} {shlex.quote(str(v))}" for k, v in
-                                                                    options.items() if v is not None)])
-    path = pretrain(config, args.out, args.data_root, args.checkpoint_dir, command=command)
-    card = json.loads(path.with_suffix(".json").read_text())
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {card['train_seconds']:.0f} s")
-    for kind in ("held_out", "zero_shot"):
-        for fam, m in card[kind].items():
-            print(f"  {kind.replace('_', '-'):<9} {fam:<14} SRCC {m['srcc']:.4f}  Kendall tau {m['kendall_tau']:.4f}  "
-                  f"(n={m['n']})")
-    return 0

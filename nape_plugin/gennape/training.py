@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -16,31 +16,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
+from ..utils.files import atomic_write
 from ..utils.progress import progress_bar
 
 
 def _is_main() -> bool:
     return not torch.distributed.is_available() or not torch.distributed.is_initialized() or \
         torch.distributed.get_rank() == 0
-
-
-def atomic_save(obj: object, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def train(params: Sequence[nn.Parameter], items: Sequence, collate: Callable, step: Callable[[object], Tensor], *,
@@ -91,7 +73,8 @@ def train(params: Sequence[nn.Parameter], items: Sequence, collate: Callable, st
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]:.4f}")
         if checkpoint is not None and _is_main():
-            atomic_save({"state": state() if state else {}, "optimizer": opt.state_dict(),
-                         "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history}, checkpoint)
+            ck = {"state": state() if state else {}, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                  "epoch": epoch + 1, "history": history}
+            atomic_write(checkpoint, partial(torch.save, ck))
     bar.close()
     return history

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import ops as O
 from ..errors import ShapeError
+from . import ops as O
 from .core import CompGraph, Node, Shape
 
 #: Pseudo-op of nodes that :func:`simplify` removes, rewiring their consumers to their input.

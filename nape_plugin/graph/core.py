@@ -55,7 +55,7 @@ class Node:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Node":
+    def from_dict(cls, d: dict[str, Any]) -> Node:
         """A node from :meth:`to_dict` output; malformed entries raise :class:`GraphError`."""
         if not isinstance(d, dict):
             raise GraphError(f"a node must be a mapping of attributes, got {type(d).__name__}: {d!r:.80}")
@@ -137,7 +137,7 @@ class CompGraph:
 
     @property
     def flops(self) -> int:
-        """Total multiply-accumulates (see :mod:`nape_plugin.ops` for the convention)."""
+        """Total multiply-accumulates (see :mod:`nape_plugin.graph.ops` for the convention)."""
         return sum(n.flops for n in self.nodes)
 
     @property
@@ -165,7 +165,7 @@ class CompGraph:
         return succs
 
     # ------------------------------------------------------------------------------------------------ validation
-    def validate(self) -> "CompGraph":
+    def validate(self) -> CompGraph:
         """Check the graph is a connected DAG in topological order with one input and one output; returns self."""
         n = len(self.nodes)
         if n < 2:
@@ -175,7 +175,7 @@ class CompGraph:
                 raise GraphError(f"node {i} is a {type(node).__name__}, not a nape_plugin.Node")
             if node.op not in OP_INDEX:
                 raise GraphError(f"node {i} ({node.name or node.op}) has op {node.op!r}, which is not in the op "
-                                 "vocabulary (nape_plugin.ops.VOCAB); use 'oov' for anything else")
+                                 "vocabulary (nape_plugin.graph.ops.VOCAB); use 'oov' for anything else")
         if self.nodes[0].op != "input" or self.nodes[-1].op != "output":
             raise GraphError(f"the first node must be 'input' and the last 'output', got {self.nodes[0].op!r} and "
                              f"{self.nodes[-1].op!r}; reorder the nodes topologically")
@@ -186,7 +186,7 @@ class CompGraph:
         if len(set(self.edges)) != len(self.edges):
             dup = next(e for i, e in enumerate(self.edges) if e in self.edges[:i])
             raise GraphError(f"edge {dup} appears more than once; a node consumes each producer once (build graphs "
-                             "with GraphBuilder or nape_plugin.builder.simplify, which merge repeated inputs)")
+                             "with GraphBuilder or nape_plugin.graph.builder.simplify, which merge repeated inputs)")
         for s, d in self.edges:
             if not (0 <= s < n and 0 <= d < n):
                 raise GraphError(f"edge ({s}, {d}) points outside the {n} nodes")
@@ -214,7 +214,7 @@ class CompGraph:
 
     @classmethod
     def from_edges(cls, nodes: Sequence[Node], edges: Sequence[tuple[int, int]],
-                   meta: dict[str, Any] | None = None) -> "CompGraph":
+                   meta: dict[str, Any] | None = None) -> CompGraph:
         """Build a graph from nodes in any order, renumbering them topologically (stable for ties)."""
         n = len(nodes)
         indeg = [0] * n
@@ -281,7 +281,7 @@ class CompGraph:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.nodes, self.edges, self.meta = state["nodes"], state["edges"], state["meta"]
 
-    def with_meta(self, **meta: Any) -> "CompGraph":
+    def with_meta(self, **meta: Any) -> CompGraph:
         """A copy with ``meta`` entries added (nodes and edges shared)."""
         return CompGraph(self.nodes, self.edges, {**self.meta, **meta}, validate=False)
 
@@ -291,7 +291,7 @@ class CompGraph:
                 "edges": [list(e) for e in self.edges], "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CompGraph":
+    def from_dict(cls, d: dict[str, Any]) -> CompGraph:
         if not isinstance(d, dict) or "nodes" not in d or "edges" not in d:
             raise GraphError("not a computation graph: expected a mapping with 'nodes' and 'edges' "
                              "(as written by CompGraph.to_json)")
@@ -310,7 +310,7 @@ class CompGraph:
         return text
 
     @classmethod
-    def from_json(cls, text_or_path: str | os.PathLike) -> "CompGraph":
+    def from_json(cls, text_or_path: str | os.PathLike) -> CompGraph:
         """Parse JSON text or read a JSON file written by :meth:`to_json`."""
         text, where = str(text_or_path), "text"
         if not text.lstrip().startswith(("{", "[")):

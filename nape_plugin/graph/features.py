@@ -12,12 +12,15 @@ them. The computation graph itself stays faithful to the module (its FLOPs and p
 from __future__ import annotations
 
 from math import log2, log10
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .core import CompGraph, Node, Shape
 from .ops import OP_INDEX, VOCAB
+
+if TYPE_CHECKING:
+    from .core import CompGraph, Node, Shape
 
 FEATURE_VERSION = 2
 _KERNELS = (1, 3, 5, 7)

@@ -12,14 +12,14 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from .features import NUM_NODE_FEATURES, chw, graph_features, live_nodes, node_features
 from .core import CompGraph
+from .features import NUM_NODE_FEATURES, chw, graph_features, live_nodes, node_features
 
 
 class PackedGraphs:
     """Many graphs in flat arrays: node rows index a table of unique node feature vectors.
 
-    Each graph is packed as the estimator reads it: its effective graph (:func:`~nape_plugin.features.live_nodes`).
+    Each graph is packed as the estimator reads it: its effective graph (:func:`~.features.live_nodes`).
 
     ``batch(indices)`` returns a PyG ``Batch`` with ``x``, ``edge_index``, ``batch``, ``u`` (graph features) and, when
     set, ``y`` and ``group`` (per-graph targets and family ids).
@@ -40,7 +40,7 @@ class PackedGraphs:
     def __len__(self) -> int:
         return len(self.u) if self._packed else len(self._u)
 
-    def extend(self, graphs: Sequence[CompGraph]) -> "PackedGraphs":
+    def extend(self, graphs: Sequence[CompGraph]) -> PackedGraphs:
         """Add graphs (featurising nodes not seen before)."""
         if self._rows is None:
             raise TypeError("graphs packed from arrays cannot be extended; use PackedGraphs.concat")
@@ -91,7 +91,7 @@ class PackedGraphs:
                 "node_ids": self.node_ids, "edges": self.edges, "u": self.u.numpy(), "mflops": self.mflops}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "PackedGraphs":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PackedGraphs:
         """Inverse of :meth:`to_arrays` (the result cannot be extended further)."""
         self = cls()
         self.table = torch.as_tensor(arrays["table"])
@@ -103,7 +103,7 @@ class PackedGraphs:
         return self
 
     @classmethod
-    def concat(cls, parts: Sequence["PackedGraphs"]) -> "PackedGraphs":
+    def concat(cls, parts: Sequence[PackedGraphs]) -> PackedGraphs:
         """All graphs of ``parts``, in order."""
         arrays = [p.to_arrays() for p in parts]
         offsets = np.cumsum([0] + [len(a["table"]) for a in arrays])
@@ -117,7 +117,7 @@ class PackedGraphs:
             "edge_ptr": np.concatenate([[0]] + [a["edge_ptr"][1:] + o for a, o in zip(arrays, edge_offsets)]),
             "u": np.concatenate([a["u"] for a in arrays]), "mflops": np.concatenate([a["mflops"] for a in arrays])})
 
-    def subset(self, indices: Sequence[int]) -> "PackedGraphs":
+    def subset(self, indices: Sequence[int]) -> PackedGraphs:
         """The graphs at ``indices`` (sharing the feature table)."""
         self._pack()
         idx = np.asarray(indices, dtype=np.int64)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.core import CompGraph
     from ..convert.opmap import Mapping as OpMapping
+    from ..graph.core import CompGraph
     from ..spaces.base import SearchSpace
 
 PROJECT = "nape_plugin"
@@ -47,8 +47,9 @@ def nape_register_spaces() -> Iterable[SearchSpace]:
 def nape_op_mappings() -> Mapping[type | Callable | str, OpMapping]:
     """Map module classes, functions or tensor-method names to ops of the vocabulary for the tracer.
 
-    Values are an op name from :data:`nape_plugin.ops.VOCAB` (or ``"identity"`` to drop the call) or a function of a
-    :class:`nape_plugin.opmap.Call` returning a :class:`nape_plugin.graph.Node`. Module classes listed here are traced
+    Values are an op name from :data:`nape_plugin.graph.ops.VOCAB` (or ``"identity"`` to drop the call) or a function
+    of a :class:`nape_plugin.convert.opmap.Call` returning a :class:`nape_plugin.graph.Node`. Module classes listed here
+    are traced
     as single nodes (leaves), whatever their ``forward`` does. Called once, before the first trace.
     """
 

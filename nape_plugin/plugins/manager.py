@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import pluggy
 
-from . import hookspecs
 from ..errors import PluginError, UnknownNameError
+from . import hookspecs
 
 ENTRY_POINT_GROUP = "nape_plugin"
 DISABLE_AUTOLOAD_ENV = "NAPE_DISABLE_PLUGIN_AUTOLOAD"

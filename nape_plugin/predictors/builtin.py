@@ -8,8 +8,8 @@ from ..plugins.hookspecs import hookimpl
 def nape_register_predictors():
     from functools import partial
 
+    from .gbdt import GBDTPredictor
     from .learning_curves import LearningCurvePredictor
     from .zero_cost import PROXIES, ZeroCostProxy
-    from .gbdt import GBDTPredictor
     return {"gbdt": GBDTPredictor, "random_forest": partial(GBDTPredictor, backend="rf"),
             "lcsvr": LearningCurvePredictor, **{p: partial(ZeroCostProxy, proxy=p) for p in PROXIES}}

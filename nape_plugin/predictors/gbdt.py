@@ -19,9 +19,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import threadpool_limits
 
-from ..errors import EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, UnknownNameError
+from ..errors import EmptyBatchError, NotFittedError, UnknownNameError
 from ..graph.core import CompGraph, Node
 from ..graph.ops import VOCAB
+from ..utils.validation import check_labels, normal_scores
 
 #: Ops counted one by one (everything but the graph's own input and output nodes).
 COUNTED_OPS: tuple[str, ...] = tuple(op for op in VOCAB if op not in ("input", "output"))
@@ -165,27 +166,9 @@ def feature_matrix(items: Iterable[Any], **context: Any) -> np.ndarray:
     return np.stack([graph_features(g) for g in as_graphs(items, **context)])
 
 
-def check_labels(y: Any, n: int) -> np.ndarray:
-    """``y`` as a finite float vector of length ``n``, or a clear error."""
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise LabelError(f"labels must be one value per architecture (shape (n,)), got shape {y.shape}")
-    if y.size != n:
-        raise LengthMismatchError(f"got {n} architectures but {y.size} labels; pass one label per architecture")
-    if not np.isfinite(y).all():
-        raise LabelError(f"{int((~np.isfinite(y)).sum())} labels are NaN or infinite; drop those architectures")
-    return y
-
-
 _BACKENDS = ("hist", "rf", "lightgbm", "xgboost")
 #: How labels are turned into regression targets.
 TARGETS = ("rank", "zscore")
-
-
-def _normal_scores(y: np.ndarray) -> np.ndarray:
-    """Rank-based normal scores of ``y`` (ties share their average rank)."""
-    from scipy.stats import norm, rankdata
-    return norm.ppf(rankdata(y) / (len(y) + 1))
 
 
 def _from_normal_scores(z: np.ndarray, z_knots: np.ndarray, y_knots: np.ndarray) -> np.ndarray:
@@ -257,17 +240,17 @@ class GBDTPredictor(RegressorMixin, BaseEstimator):
                                 subsample=0.8, colsample_bytree=0.8, n_jobs=1, random_state=seed)
         raise UnknownNameError(f"unknown backend {self.backend!r}; choose one of {', '.join(_BACKENDS)}")
 
-    def fit(self, graphs: Sequence[Any], y: Any, **context: Any) -> "GBDTPredictor":
+    def fit(self, graphs: Sequence[Any], y: Any, **context: Any) -> GBDTPredictor:
         """Fit on labelled architectures; returns self."""
         X = feature_matrix(graphs, **context)
-        y = check_labels(y, len(X))
+        y = check_labels(y, len(X), "architectures")
         if len(X) < 2:
             raise EmptyBatchError(f"GBDTPredictor needs at least 2 labelled architectures, got {len(X)}")
         if self.target not in TARGETS:
             raise UnknownNameError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std()) or 1.0
         if self.target == "rank":
-            z = _normal_scores(y)
+            z = normal_scores(y)
             self.knots_ = (np.sort(z), np.sort(y))
         else:
             z = (y - self.y_mean_) / self.y_scale_

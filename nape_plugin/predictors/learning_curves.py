@@ -24,9 +24,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import DataError, LabelError, NotFittedError, UnknownNameError
-from .gbdt import FEATURE_NAMES, check_labels, feature_matrix
+from ..utils.validation import check_labels
+from .gbdt import FEATURE_NAMES, feature_matrix
 
-#: Architecture statistics appended to the curve features (columns of :func:`nape_plugin.surrogates.graph_features`).
+#: Architecture statistics appended to the curve features (columns of :func:`.gbdt.graph_features`).
 ARCH_FEATURES: tuple[str, ...] = ("log_flops", "log_params", "num_nodes", "depth", "count_conv", "count_maxpool",
                                   "count_avgpool", "count_add", "count_concat", "conv_k1", "conv_k3",
                                   "path_min_conv", "path_max_conv")
@@ -111,10 +112,10 @@ class LearningCurvePredictor(RegressorMixin, BaseEstimator):
             raise DataError(f"got {len(X)} curves but {len(A)} architectures; pass one architecture per curve")
         return np.hstack([X, A])
 
-    def fit(self, curves: Any, y: Any, graphs: Any = None, **context: Any) -> "LearningCurvePredictor":
+    def fit(self, curves: Any, y: Any, graphs: Any = None, **context: Any) -> LearningCurvePredictor:
         """Fit on fully observed runs; returns self."""
         X = self._features(curves, graphs, context)
-        y = check_labels(y, len(X))
+        y = check_labels(y, len(X), "architectures")
         if len(X) < 2 * max(self.cv, 2):
             raise DataError(f"LearningCurvePredictor needs at least {2 * max(self.cv, 2)} complete runs for its "
                             f"{self.cv}-fold search, got {len(X)}")
@@ -205,7 +206,7 @@ def simulate_early_stopping(curves: Any, final: Any, checkpoints: Sequence[float
     and the regret of the final pick (best final accuracy among all runs minus that of the best fully trained run).
     """
     curves = _check_curves(curves)
-    final = check_labels(final, len(curves))
+    final = check_labels(final, len(curves), "runs")
     k_max = curves.shape[1]
     if len(checkpoints) != k_max:
         raise DataError(f"{k_max} curve columns but {len(checkpoints)} checkpoints; give the epoch of each column")

@@ -25,11 +25,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import Tags
 from torch import nn
 
 from ..errors import ConversionError, UnknownNameError
 from ..graph.core import CompGraph
-from .gbdt import check_labels
+from ..utils.validation import check_labels
 
 #: Every proxy :func:`compute` knows.
 PROXIES: tuple[str, ...] = ("synflow", "nwot", "jacov", "grad_norm", "snip", "flops", "params")
@@ -173,6 +174,11 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
         self.seed = seed
         self.device = device
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False                  # predicts the raw proxy before (and without) any fit
+        return tags
+
     def _space(self):
         if self.space is None or not isinstance(self.space, str):
             return self.space
@@ -207,10 +213,10 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
         """The raw proxy value of each item (NaN where it is undefined, e.g. the output ignores the input)."""
         return np.array([self._one(it) for it in items], dtype=np.float64)
 
-    def fit(self, items: Sequence[Any], y: Any) -> "ZeroCostProxy":
+    def fit(self, items: Sequence[Any], y: Any) -> ZeroCostProxy:
         """Calibrate ``predict`` to the units of ``y`` by a least-squares line on the proxy; returns self."""
         s = self.scores(items)
-        y = check_labels(y, len(s))
+        y = check_labels(y, len(s), "architectures")
         ok = np.isfinite(s)
         if ok.sum() >= 2 and np.ptp(s[ok]) > 0:
             self.coef_, self.intercept_ = np.polyfit(s[ok], y[ok], 1)

@@ -12,83 +12,21 @@ given architecture for ones with a higher predicted score and fewer FLOPs.
 """
 from __future__ import annotations
 
-import csv
 import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import DataError, NapeError, UnknownNameError
-from ..graph.core import CompGraph
+from ..graph import CompGraph
 from ..spaces import SearchSpace, as_rng
+from .pareto import pareto_front
+from .result import SearchResult
+from .scorers import Scorer, make_scorer
 
-Scorer = Callable[[list[Hashable], list[CompGraph]], np.ndarray]
 Cost = Callable[[Hashable, CompGraph], float]
 STRATEGIES = ("evolution", "random")
-
-
-# ------------------------------------------------------------------------------------------------ Pareto fronts
-def pareto_front(points: Any) -> np.ndarray:
-    """Indices of the non-dominated rows of ``points`` (every column maximised), in row order."""
-    p = np.asarray(points, dtype=np.float64)
-    if p.ndim == 1:
-        p = p[:, None]
-    keep = np.ones(len(p), bool)
-    for i in range(len(p)):
-        if not keep[i]:
-            continue
-        dominated = np.all(p <= p[i], axis=1) & np.any(p < p[i], axis=1)
-        keep &= ~dominated
-    # rows equal to a kept row stay; rows dominated by a later row were removed when that row was visited
-    return np.flatnonzero(keep)
-
-
-def hypervolume_2d(score: Any, cost: Any, ref_score: float, ref_cost: float) -> float:
-    """Area dominated by the points (score maximised, cost minimised) and bounded by the reference point."""
-    s, c = np.asarray(score, float), np.asarray(cost, float)
-    ok = (s > ref_score) & (c < ref_cost)
-    s, c = s[ok], c[ok]
-    if not len(s):
-        return 0.0
-    order = np.argsort(c, kind="stable")
-    area, best = 0.0, ref_score
-    edges = np.append(c[order], ref_cost)
-    for j, i in enumerate(order):
-        best = max(best, s[i])
-        area += (best - ref_score) * (edges[j + 1] - edges[j])
-    return float(area)
-
-
-# ----------------------------------------------------------------------------------------------------- scorers
-def make_scorer(scorer: Any, space: SearchSpace) -> Scorer:
-    """A function ``(archs, graphs) -> scores`` from a pretrained-estimator name, a registered predictor name, a
-    predictor object (``predict(graphs)``; zero-cost proxies get the architectures), or ``callable(archs)``."""
-    from ..plugins import manager as plugins
-    from ..predictors.zero_cost import ZeroCostProxy
-    if isinstance(scorer, str):
-        from ..gennape.pretrained import names as pretrained_names
-        if scorer in plugins.predictors():
-            scorer = plugins.get_predictor(scorer)
-        elif scorer in pretrained_names():
-            from ..gennape.pretrained import load_pretrained
-            scorer = load_pretrained(scorer)
-        else:
-            raise UnknownNameError(
-                f"no pretrained estimator or predictor named {scorer!r}; pretrained: "
-                f"{', '.join(pretrained_names()) or 'none'}; predictors: {', '.join(sorted(plugins.predictors()))}")
-    if isinstance(scorer, ZeroCostProxy):
-        if scorer.space is None:
-            scorer.set_params(space=space)
-        return lambda archs, graphs: np.asarray(scorer.predict(archs), dtype=np.float64)
-    if hasattr(scorer, "predict"):
-        return lambda archs, graphs: np.asarray(scorer.predict(graphs), dtype=np.float64)
-    if callable(scorer):
-        return lambda archs, graphs: np.asarray(scorer(archs), dtype=np.float64).ravel()
-    raise DataError(f"cannot score with a {type(scorer).__name__}: pass a pretrained or predictor name, an object "
-                    "with predict(graphs), or a function of a list of architectures")
 
 
 def _cost(spec: Any, space: SearchSpace) -> tuple[str, Cost]:
@@ -128,96 +66,7 @@ def _costs(costs: Any, space: SearchSpace) -> list[tuple[str, Cost]]:
     return out
 
 
-# ------------------------------------------------------------------------------------------------------ result
-@dataclass
-class SearchResult:
-    """Every queried architecture in query order, with its score and costs, and the Pareto front over them."""
 
-    space: str
-    costs: tuple[str, ...]
-    history: list[dict[str, Any]] = field(default_factory=list)
-    start: dict[str, Any] | None = None
-    plot: Path | None = None
-
-    def _points(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
-        return np.array([[r["score"], *(-r[c] for c in self.costs)] for r in rows], dtype=np.float64)
-
-    @property
-    def front(self) -> list[dict[str, Any]]:
-        """The non-dominated queried architectures (score up, costs down), by increasing first cost (or score)."""
-        if not self.history:
-            return []
-        rows = [self.history[i] for i in pareto_front(self._points(self.history))]
-        key = (lambda r: r[self.costs[0]]) if self.costs else (lambda r: -r["score"])
-        return sorted(rows, key=key)
-
-    @property
-    def best(self) -> dict[str, Any]:
-        """The queried architecture with the highest score."""
-        if not self.history:
-            raise DataError("the search queried no architecture")
-        return max(self.history, key=lambda r: r["score"])
-
-    def best_after(self, queries: int) -> dict[str, Any]:
-        """The highest-scoring architecture among the first ``queries`` queries."""
-        if not self.history:
-            raise DataError("the search queried no architecture")
-        return max(self.history[:max(1, queries)], key=lambda r: r["score"])
-
-    @property
-    def improved(self) -> list[dict[str, Any]]:
-        """GENNAPE mode: architectures with a higher score than ``start`` and lower FLOPs, best score first."""
-        if self.start is None:
-            return []
-        s = self.start
-        cost = "flops" if "flops" in self.costs else (self.costs[0] if self.costs else None)
-        rows = [r for r in self.history if r["score"] > s["score"] and (cost is None or r[cost] < s[cost])]
-        return sorted(rows, key=lambda r: -r["score"])
-
-    def to_csv(self, path: str | os.PathLike, rows: Sequence[dict[str, Any]] | None = None) -> None:
-        """Write ``rows`` (default: the history) as CSV."""
-        rows = self.history if rows is None else rows
-        fields = ["query", "arch", "score", *self.costs]
-        with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-
-    def plot_front(self, path: str | os.PathLike, title: str | None = None) -> Path:
-        """Save a PNG: every query, the Pareto front and the start (score against the first cost, or against the
-        query index when there is no cost)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-        score = np.array([r["score"] for r in self.history])
-        if self.costs:
-            c = self.costs[0]
-            ax.scatter([r[c] for r in self.history], score, s=8, c="0.7", label=f"queried ({len(score)})")
-            front = self.front
-            ax.step([r[c] for r in front], [r["score"] for r in front], where="post", c="C3", lw=1.5)
-            ax.scatter([r[c] for r in front], [r["score"] for r in front], s=18, c="C3",
-                       label=f"Pareto front ({len(front)})")
-            if self.start is not None:
-                ax.scatter([self.start[c]], [self.start["score"]], marker="*", s=160, c="C0", label="start")
-            ax.set_xlabel(c + (" (M)" if c in ("flops", "params") else ""))
-        else:
-            q = np.arange(1, len(score) + 1)
-            ax.scatter(q, score, s=6, c="0.7", label="queried")
-            ax.plot(q, np.maximum.accumulate(score), c="C3", label="best so far")
-            ax.set_xlabel("query")
-        ax.set_ylabel("predicted score")
-        ax.set_title(title or f"search over {self.space}")
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-        plt.close(fig)
-        self.plot = path
-        return path
-
-
-# ------------------------------------------------------------------------------------------------------ search
 class _Evaluator:
     """Scores architectures once each (by canonical encoding) and counts the queries."""
 
@@ -334,7 +183,7 @@ def search(space: str | SearchSpace, scorer: Any = "default", *, budget: int = 1
             for _ in range(min(batch_size, budget - len(result.history))):
                 parent = _tournament([pop[i] for i in rng.sample(range(len(pop)), min(sample_size, len(pop)))],
                                      names, rng)
-                child = propose(lambda: space.mutate(parent["arch"], rng))
+                child = propose(lambda parent=parent: space.mutate(parent["arch"], rng))
                 if child is not None and child not in children:
                     children.append(child)
             for row in evaluate(children):

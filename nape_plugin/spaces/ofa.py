@@ -57,9 +57,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..graph import GraphBuilder
 from ..errors import EncodingError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 
 __all__ = ["OFAMobileNetV3Space", "OFAProxylessSpace", "OFAResNetSpace", "MobileArch", "ResNetArch", "make_divisible",

@@ -31,9 +31,8 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
-from ..graph import GraphBuilder
 from ..errors import EncodingError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 from .nb201 import Block, Cell, ReLUConvBN, Zero, add_cell, assemble, int_sequence, relu_conv_bn
 

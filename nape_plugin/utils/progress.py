@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from tqdm.auto import tqdm
 
 
-def progress_bar(total: int | None = None, desc: str = "", enabled: bool | None = None, **kwargs) -> tqdm:
+def progress_bar(total: int | None = None, desc: str = "", enabled: bool | None = None, **kwargs: Any) -> tqdm:
     """A tqdm bar; ``enabled=None`` shows it only when stderr is a terminal."""
     if enabled is None:
         env = os.environ.get("NAPE_PROGRESS")

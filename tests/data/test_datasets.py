@@ -12,6 +12,7 @@ import pytest
 
 import nape_plugin as nape
 from nape_plugin.data import cache as _cache, datasets
+from nape_plugin.utils import files
 from nape_plugin.errors import DataError, UnknownNameError
 
 
@@ -28,7 +29,7 @@ def table(root: Path, family: str) -> list[dict[str, str]]:
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
     """Tests never touch the user's cache folder."""
-    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path_factory.mktemp("default-cache")))
+    monkeypatch.setenv(files.CACHE_ENV, str(tmp_path_factory.mktemp("default-cache")))
 
 
 @pytest.fixture
@@ -133,13 +134,24 @@ def test_a_damaged_table_is_a_data_error(tmp_path):
         datasets.load("nb201", root=tmp_path, cache=False)
 
 
-def test_root_defaults_to_env_then_shared_data(shared_data, monkeypatch, tmp_path):
-    monkeypatch.delenv(datasets.DATA_ENV, raising=False)
-    assert datasets.default_root() == shared_data
+def test_root_defaults_to_env_then_shared_data_beside_the_working_folder(monkeypatch, tmp_path):
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path))
     assert datasets.default_root() == tmp_path
     with pytest.raises(DataError, match=str(tmp_path)):
         datasets.load("nb201")
+    monkeypatch.delenv(datasets.DATA_ENV)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    assert datasets.default_root() == tmp_path / "shared" / "data"
+
+
+def test_an_installed_package_has_no_default_data_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv(datasets.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(datasets, "__file__", str(tmp_path / "site-packages" / "nape_plugin" / "data" / "datasets.py"))
+    with pytest.raises(DataError, match="set NAPE_DATA"):
+        datasets.default_root()
 
 
 # ------------------------------------------------------------------------------------------------------ cache
@@ -192,7 +204,7 @@ def test_cache_grows_with_new_rows(small_root, tmp_path, builds):
 
 def test_no_cache(small_root, tmp_path, builds, monkeypatch):
     need_space("nb201")
-    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(files.CACHE_ENV, str(tmp_path))
     datasets.load("nb201", root=small_root, limit=2, cache=False)
     datasets.load("nb201", root=small_root, limit=2, cache=False)
     assert builds["graphs"] == 4 and cache_files(tmp_path / "cache") == []
@@ -200,13 +212,13 @@ def test_no_cache(small_root, tmp_path, builds, monkeypatch):
 
 def test_default_cache_folder_is_the_env_var(small_root, tmp_path, monkeypatch):
     need_space("nb201")
-    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path / "c"))
+    monkeypatch.setenv(files.CACHE_ENV, str(tmp_path / "c"))
     datasets.load("nb201", root=small_root, limit=1)
     assert len(cache_files(tmp_path / "c")) == 1
-    monkeypatch.delenv(_cache.CACHE_ENV)
+    monkeypatch.delenv(files.CACHE_ENV)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert _cache.cache_dir() == tmp_path / ".cache" / "nape-plugin"
+    assert files.cache_dir() == tmp_path / ".cache" / "nape-plugin"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "foreign", "empty"])
@@ -263,7 +275,7 @@ def test_a_crash_mid_write_leaves_the_old_cache_intact(small_root, tmp_path, mon
     def crash(src, dst):
         raise OSError("simulated crash before the rename")
 
-    monkeypatch.setattr(_cache.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.warns(UserWarning, match="could not write the graph cache .*simulated crash"):
         ds = datasets.load("nb201", root=small_root, limit=3, cache=tmp_path / "cache")
     assert len(ds) == 3
@@ -274,7 +286,7 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
     target = tmp_path / "f.graphs"
     _cache.write_arrays(target, {"a": np.arange(5)})
     written = []
-    real_fdopen = _cache.os.fdopen
+    real_fdopen = files.os.fdopen
 
     class Interrupted(Exception):
         pass
@@ -289,7 +301,7 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
         f.write = write
         return f
 
-    monkeypatch.setattr(_cache.os, "fdopen", fdopen)
+    monkeypatch.setattr(files.os, "fdopen", fdopen)
     with pytest.raises(Interrupted):
         _cache.write_arrays(target, {"a": np.arange(1000)})
     assert written and _cache.read_arrays(target)["a"].tolist() == list(range(5))

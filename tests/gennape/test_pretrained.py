@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import nape_plugin as nape
-from nape_plugin.gennape.bagging import BAG_FORMAT
+from nape_plugin.gennape.io import BAG_FORMAT
 from nape_plugin.errors import UnknownNameError
-from nape_plugin.gennape.estimator import FORMAT
+from nape_plugin.gennape.io import FORMAT
 from nape_plugin.gennape.recipe import check_metrics
 
 SHIPPED = ("default", "gennape-nb101")

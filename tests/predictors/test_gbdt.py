@@ -12,7 +12,8 @@ from sklearn.base import clone
 from nape_plugin import plugins, spaces
 from nape_plugin.graph.builder import GraphBuilder
 from nape_plugin.errors import EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, UnknownNameError
-from nape_plugin.predictors.gbdt import (FEATURE_NAMES, GBDTPredictor, _from_normal_scores, _normal_scores, feature_matrix,
+from nape_plugin.utils.validation import normal_scores
+from nape_plugin.predictors.gbdt import (FEATURE_NAMES, GBDTPredictor, _from_normal_scores, feature_matrix,
                                     graph_features)
 
 
@@ -87,7 +88,7 @@ def test_gbdt_learns_a_structural_target_and_reports_spread():
 
 def test_rank_targets_map_back_to_label_units_and_keep_order_past_the_ends():
     y = np.array([10.0, 50, 80, 85, 90, 91, 92, 93])
-    z = _normal_scores(y)
+    z = normal_scores(y)
     knots = (np.sort(z), np.sort(y))
     assert np.allclose(_from_normal_scores(z, *knots), y)
     out = _from_normal_scores(np.array([-9.0, -5.0, z.min(), 0.0, z.max(), 2.0, 5.0]), *knots)
