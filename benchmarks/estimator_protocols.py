@@ -27,6 +27,7 @@ from nape_plugin.data import datasets
 from nape_plugin.gennape.estimator import GennapeEstimator
 from nape_plugin.cli.evaluate import few_shot, in_domain, zero_shot
 from nape_plugin.graph.packed import PackedGraphs
+from nape_plugin.gennape.pretrained import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -43,7 +44,7 @@ def _save(name: str, payload: dict) -> None:
 
 
 def _model(name: str):
-    return nape.load(name) if Path(name).is_file() else nape.load_pretrained(name)
+    return resolve(name)
 
 
 def _data(family: str) -> tuple[PackedGraphs, np.ndarray]:

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from scipy.stats import kendalltau, spearmanr  # noqa: E402
 
-import nape_plugin as nape  # noqa: E402
 from nape_plugin.data import datasets  # noqa: E402
 from nape_plugin.predictors.gbdt import GBDTPredictor  # noqa: E402
+from nape_plugin.gennape.pretrained import resolve  # noqa: E402
 
 BUDGETS = {"nb101": [20, 50, 128, 1000], "nb201": [20, 50, 128, 1000], "nb301": [20, 50, 128, 400],
            "tnb101_micro": [20, 50, 128, 1000]}
@@ -82,7 +82,7 @@ def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def load_estimator(name: str):
     """A pretrained estimator by registered name, or from a file saved with ``est.save``."""
-    return nape.load(name) if name.endswith(".pt") else nape.load_pretrained(name)
+    return resolve(name)
 
 
 def run(family: str, ds, seeds: int, n_test: int, estimator: str | None, stats: int = 0,

@@ -23,8 +23,9 @@ import torch
 from .. import metrics
 from .._version import __version__
 from ..data import datasets
-from ..errors import UnknownNameError
+from ..errors import DataError, UnknownNameError
 from ..graph.core import CompGraph
+from ..utils.files import is_safe_name
 from ..utils.progress import progress_bar
 from .bagging import BaggedEstimator
 from .estimator import GennapeEstimator
@@ -157,6 +158,9 @@ def _metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root: str | None = None,
              checkpoint_dir: str | None = None, progress: bool | None = None, command: str | None = None) -> Path:
     """Train the estimator a config describes; writes ``<name>.pt`` and ``<name>.json`` to ``out_dir``."""
+    if not is_safe_name(str(config.get("name", ""))):
+        raise DataError(f"config name {config.get('name')!r} cannot name the output files; use letters, digits, "
+                        "'.', '_' and '-'")
     start = time.time()
     torch.manual_seed(config["seed"])
     graphs, y, groups, record, held_out = labelled(config, root)
