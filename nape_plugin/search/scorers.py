@@ -13,8 +13,6 @@ import numpy as np
 
 from .. import plugins
 from ..errors import DataError, UnknownNameError
-from ..gennape.pretrained import names as pretrained_names
-from ..gennape.pretrained import resolve
 from ..graph import CompGraph
 from ..spaces import SearchSpace
 
@@ -23,6 +21,8 @@ Scorer = Callable[[list[Hashable], list[CompGraph]], np.ndarray]
 
 def resolve_scorer(name: str, **kwargs: Any) -> Any:
     """A registered predictor (made with ``kwargs``), else a pretrained estimator by name or saved file."""
+    from ..gennape.pretrained import names as pretrained_names
+    from ..gennape.pretrained import resolve
     if name in plugins.predictors():
         return plugins.get_predictor(name, **kwargs)
     try:
