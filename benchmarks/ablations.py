@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 import nape_plugin as nape
-from nape_plugin import datasets, metrics
-from nape_plugin.pretrain import load_config, pretrain
+from nape_plugin import metrics
+from nape_plugin.data import datasets
+from nape_plugin.gennape.recipe import load_config, pretrain
 
 VARIANTS = {"full": {}, "no-contrastive": {"contrastive_epochs": 0}, "one-head": {"num_heads": 1},
             "graphconv": {"conv": "graphconv"}}

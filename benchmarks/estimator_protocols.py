@@ -22,10 +22,12 @@ import numpy as np
 import torch
 
 import nape_plugin as nape
-from nape_plugin import datasets, metrics
-from nape_plugin.estimator import GennapeEstimator
-from nape_plugin.evaluate import few_shot, in_domain, zero_shot
-from nape_plugin.tensorize import PackedGraphs
+from nape_plugin import metrics
+from nape_plugin.data import datasets
+from nape_plugin.gennape.estimator import GennapeEstimator
+from nape_plugin.cli.evaluate import few_shot, in_domain, zero_shot
+from nape_plugin.graph.packed import PackedGraphs
+from nape_plugin.gennape.pretrained import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -42,7 +44,7 @@ def _save(name: str, payload: dict) -> None:
 
 
 def _model(name: str):
-    return nape.load(name) if Path(name).is_file() else nape.load_pretrained(name)
+    return resolve(name)
 
 
 def _data(family: str) -> tuple[PackedGraphs, np.ndarray]:

@@ -15,7 +15,7 @@ import statistics
 import time
 from collections import defaultdict
 
-from nape_plugin.generators import family_names, network_graph, random_graphs, random_network
+from nape_plugin.data.generators import family_names, network_graph, random_graphs, random_network
 
 
 def main() -> None:

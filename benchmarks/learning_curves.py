@@ -32,8 +32,8 @@ from scipy.stats import kendalltau, spearmanr  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 from sklearn.metrics import mean_absolute_error, r2_score  # noqa: E402
 
-from nape_plugin import datasets  # noqa: E402
-from nape_plugin.learning_curves import LearningCurvePredictor, arch_features, simulate_early_stopping  # noqa: E402
+from nape_plugin.data import datasets  # noqa: E402
+from nape_plugin.predictors.learning_curves import LearningCurvePredictor, arch_features, simulate_early_stopping  # noqa: E402
 
 #: family: (curve columns, final column, checkpoint epochs, final epoch, accuracy scale to percent)
 FAMILIES = {

@@ -44,7 +44,7 @@ def load_rows(path: Path) -> list[dict]:
 
 def estimator_file(spec: str) -> Path:
     """The weights file of a pretrained name or a saved estimator's path."""
-    from nape_plugin.pretrained import HERE
+    from nape_plugin.gennape.pretrained import HERE
     path = Path(spec)
     return path if path.is_file() else HERE / f"{spec}.pt"
 
@@ -55,8 +55,9 @@ def file_digest(path: Path) -> str:
 
 def pretraining_arch_ids(spec: str, family: str = "nb201") -> set[str]:
     """``arch_id``s of ``family`` whose labels the estimator's pretraining used, recomputed from its card with
-    ``nape_plugin.pretrain.training_rows``."""
-    from nape_plugin import datasets, pretrain
+    ``nape_plugin.gennape.recipe.training_rows``."""
+    from nape_plugin.data import datasets
+    from nape_plugin.gennape import recipe as pretrain
     from nape_naslib.predictor import load_estimator
     card = load_estimator(spec).card_
     config = card.get("config", {})

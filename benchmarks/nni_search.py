@@ -50,8 +50,8 @@ def oracle_evaluator(truth: dict[str, float]):
 
 def load_estimator(name_or_path: str):
     """A pretrained estimator by name, or one saved with ``est.save(path)``: a fresh copy each call."""
-    import nape_plugin as nape
-    return nape.load(name_or_path) if Path(name_or_path).is_file() else nape.load_pretrained(name_or_path)
+    from nape_plugin.gennape.pretrained import resolve
+    return resolve(name_or_path)
 
 
 def run(space, strategy, evaluator, models: int) -> tuple[dict, float]:

@@ -1,4 +1,4 @@
-"""Zero-cost proxies computed by nape_plugin.proxies on NAS-Bench-201 cells, against the published values.
+"""Zero-cost proxies computed by nape_plugin.predictors.zero_cost on NAS-Bench-201 cells, against the published values.
 
 Two steps, so the expensive one can run where a GPU is:
 
@@ -42,7 +42,7 @@ def accuracy(data: Path = DATA) -> dict[str, float]:
 def compute(args: argparse.Namespace) -> None:
     import torch
 
-    from nape_plugin.proxies import compute as compute_proxies
+    from nape_plugin.predictors.zero_cost import compute as compute_proxies
     from nape_plugin.spaces.nb201 import NB201Space
     if args.threads:
         torch.set_num_threads(args.threads)

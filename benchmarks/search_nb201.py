@@ -50,7 +50,7 @@ def score_all(space, scorer_name: str, archs: list[str], acc: np.ndarray, n_trai
     scorer: object = nape.load(scorer_name) if scorer_name.endswith(".pt") else scorer_name
     if n_train:
         from nape_plugin import plugins
-        from nape_plugin.pretrained import names
+        from nape_plugin.gennape.pretrained import names
         model = nape.load_pretrained(scorer_name) if scorer_name in names() else plugins.get_predictor(scorer_name)
         idx = np.random.default_rng(12345).choice(len(archs), n_train, replace=False)
         scorer = model.fit([space.to_graph(archs[i]) for i in idx], acc[idx])

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nape_plugin as nape  # noqa: E402
-from nape_plugin import datasets  # noqa: E402
+from nape_plugin.data import datasets  # noqa: E402
 from nape_plugin.spaces.tnb101 import TNB101MacroSpace, TNB101MicroSpace  # noqa: E402
 
 

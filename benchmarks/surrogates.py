@@ -6,7 +6,7 @@
 
 Per family and seed, a random permutation of the table (NB101: a fixed random pool of 6,000 rows) gives a test set of
 the last ``--test`` rows (NB301: every row not used for training) and nested training sets of 20/50/128/1,000 rows
-(NB301: 20/50/128/400). Trained surrogates: gradient-boosted trees on the CG features of nape_plugin.surrogates with
+(NB301: 20/50/128/400). Trained surrogates: gradient-boosted trees on the CG features of nape_plugin.predictors.gbdt with
 scikit-learn's HistGradientBoostingRegressor (``gbdt``, the default; also with z-scored instead of rank-normalised
 labels), LightGBM and XGBoost, and a random forest;
 training-free: FLOPs and params from the CG and, on NB201 and TNB101, the published zero-cost proxies of the table
@@ -33,15 +33,17 @@ sys.path.insert(0, str(ROOT))
 
 from scipy.stats import kendalltau, spearmanr  # noqa: E402
 
-import nape_plugin as nape  # noqa: E402
-from nape_plugin import datasets  # noqa: E402
-from nape_plugin.surrogates import GBDTPredictor  # noqa: E402
+from nape_plugin.data import datasets  # noqa: E402
+from nape_plugin.predictors.gbdt import GBDTPredictor  # noqa: E402
+from nape_plugin.gennape.pretrained import resolve  # noqa: E402
 
 BUDGETS = {"nb101": [20, 50, 128, 1000], "nb201": [20, 50, 128, 1000], "nb301": [20, 50, 128, 400],
            "tnb101_micro": [20, 50, 128, 1000]}
 TRAINED = {"gbdt (hist)": dict(backend="hist"), "gbdt (hist, z-scored labels)": dict(backend="hist", target="zscore"),
            "gbdt (lightgbm)": dict(backend="lightgbm"), "gbdt (xgboost)": dict(backend="xgboost"),
            "random forest": dict(backend="rf", n_estimators=300)}
+#: ``--trees`` keys of the TRAINED rows.
+TREES = dict(zip(("hist", "zscore", "lightgbm", "xgboost", "rf"), TRAINED))
 PUBLISHED = {"nb201": ("nb201/nb201_zc_proxies_c10.csv", "net_str", ("synflow", "jacov", "nwot", "snip")),
              "tnb101_micro": ("tnb101/tnb101_micro_class_scene.csv", "net", ("synflow", "jacov", "nwot", "snip"))}
 
@@ -80,7 +82,7 @@ def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def load_estimator(name: str):
     """A pretrained estimator by registered name, or from a file saved with ``est.save``."""
-    return nape.load(name) if name.endswith(".pt") else nape.load_pretrained(name)
+    return resolve(name)
 
 
 def run(family: str, ds, seeds: int, n_test: int, estimator: str | None, stats: int = 0,
@@ -169,7 +171,12 @@ def main() -> None:
                     help="what that pretraining trains: the heads on fixed embeddings, or the whole network")
     ap.add_argument("--budgets", type=int, nargs="+", help="label budgets (default: per family)")
     ap.add_argument("--no-trees", action="store_true", help="skip the tree surrogates (estimator rows only)")
+    ap.add_argument("--trees", nargs="+", choices=list(TREES), default=list(TREES),
+                    help="tree surrogates to run (default: all; lightgbm and xgboost need those packages)")
     args = ap.parse_args()
+    for key, name in TREES.items():
+        if key not in args.trees:
+            del TRAINED[name]
     rows = []
     for fam in args.families:
         ds = load(fam, args.pool if fam == "nb101" else 0)

@@ -7,24 +7,38 @@
 """
 from __future__ import annotations
 
-from . import errors, spaces
-from .builder import GraphBuilder
+import os
+from typing import TYPE_CHECKING
+
+from . import _moved, errors, spaces
+from ._version import __version__
 from .convert import to_graph
-from .graph import CompGraph, Node
+from .graph import CompGraph, GraphBuilder, Node
 from .search import search
 
-__version__ = "0.1.0"
-__all__ = ["to_graph", "spaces", "load_pretrained", "load", "search", "errors", "CompGraph", "Node", "GraphBuilder",
-           "__version__"]
+_moved.install()
+
+if TYPE_CHECKING:
+    from .gennape.pretrained import Estimator
+
+__all__ = ["to_graph", "spaces", "load_pretrained", "load", "search", "errors", "metrics", "CompGraph", "Node",
+           "GraphBuilder", "__version__"]
 
 
-def load_pretrained(name: str = "default"):
+def load_pretrained(name: str = "default") -> Estimator:
     """A shipped (or plugin-registered) pretrained estimator by name; unknown names list the valid ones."""
-    from .pretrained import load_pretrained as _load
+    from .gennape.pretrained import load_pretrained as _load
     return _load(name)
 
 
-def load(path: Any):
+def load(path: str | os.PathLike) -> Estimator:
     """An estimator saved with ``est.save(path)``."""
-    from .estimator import load as _load
+    from .gennape.pretrained import load as _load
     return _load(path)
+
+
+def __getattr__(name: str) -> object:
+    if name == "metrics":                      # on first use: it imports scipy
+        import importlib
+        return importlib.import_module(f"{__name__}.metrics")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ import nape_plugin as nape
 from nape_plugin import CompGraph, Node
 from nape_plugin.errors import (ConversionError, CyclicGraphError, DisconnectedGraphError, GraphError, NapeError,
                                 ShapeError, TraceError)
-from nape_plugin.trace import trace
+from nape_plugin.convert.trace import trace
 
 S = (4,)
 

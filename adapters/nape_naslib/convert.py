@@ -113,7 +113,7 @@ def nb201_encoding(op_indices: Any) -> str:
         raise EncodingError(f"nasbench201 op indices {ids} must be 6 ids in 0..4 for the edges (1,2) (1,3) (1,4) "
                             "(2,3) (2,4) (3,4); ids: " + ", ".join(f"{i} {o}" for i, o in enumerate(NB201_OPS)))
     op = {edge: NB201_OPS[i] for edge, i in zip(NB201_EDGES, ids)}
-    return "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(op[0, 1], op[0, 2], op[1, 2], op[0, 3], op[1, 3], op[2, 3])
+    return f"|{op[0, 1]}~0|+|{op[0, 2]}~0|{op[1, 2]}~1|+|{op[0, 3]}~0|{op[1, 3]}~1|{op[2, 3]}~2|"
 
 
 # ----------------------------------------------------------------------------------------------- nasbench301

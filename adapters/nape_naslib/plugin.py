@@ -12,7 +12,7 @@ from typing import Any, Hashable
 
 from nape_plugin.errors import ConversionError, EncodingError
 from nape_plugin.graph import CompGraph
-from nape_plugin.hookspecs import hookimpl
+from nape_plugin.plugins.hookspecs import hookimpl
 
 from .convert import cache_key, naslib_type, to_arch
 

@@ -19,6 +19,7 @@ import numpy as np
 
 import nape_plugin as nape
 from nape_plugin.errors import LabelError, LengthMismatchError
+from nape_plugin.gennape.pretrained import resolve
 
 #: Hyperparameters NASLib may read or set (``set_hyperparams``); ``None`` values mean "the estimator's default".
 DEFAULT_HYPERPARAMS: dict[str, Any] = {"finetune_mode": "auto", "finetune_epochs": None}
@@ -167,9 +168,7 @@ def load_estimator(spec: Any):
             raise TypeError(f"estimator must be a fitted nape estimator, a pretrained name or a file path; got "
                             f"{type(spec).__name__}")
         return spec
-    if os.path.exists(spec):
-        return nape.load(spec)
-    return nape.load_pretrained(str(spec))
+    return resolve(spec)
 
 
 def naslib_predictor_base() -> type | None:

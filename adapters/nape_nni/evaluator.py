@@ -26,7 +26,9 @@ from nni.nas.evaluator import Evaluator
 
 import nape_plugin as nape
 from nape_plugin.errors import NapeError
+from nape_plugin.gennape.pretrained import resolve
 from nape_plugin.graph import CompGraph
+from nape_plugin.utils.files import cache_dir
 
 from .convert import sample_graph
 
@@ -200,7 +202,7 @@ class NapeEvaluator(Evaluator):
                 "batch_size": self.batch_size, "num_threads": self.num_threads, "cache_size": self.cache_size}
 
     @classmethod
-    def _load(cls, **ir: Any) -> "NapeEvaluator":
+    def _load(cls, **ir: Any) -> NapeEvaluator:
         return cls(ir.pop("estimator"), **ir)
 
 
@@ -213,14 +215,12 @@ def _sample_key(model: Any) -> tuple | None:
 
 def _load_estimator(estimator: str | os.PathLike) -> Any:
     """A saved estimator's file, or else a pretrained model's name (unknown names list the valid ones)."""
-    if isinstance(estimator, os.PathLike) or os.path.isfile(estimator):
-        return nape.load(estimator)
-    return nape.load_pretrained(estimator)
+    return resolve(estimator)
 
 
 def _saved_path(estimator: Any) -> str:
     """Where ``estimator`` is saved for trial processes: a file named by the digest of its content."""
-    folder = Path(os.environ.get("NAPE_CACHE_DIR") or Path.home() / ".cache" / "nape-plugin") / "nni"
+    folder = cache_dir() / "nni"
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)

@@ -50,6 +50,7 @@ class HubSpace:
 
 def _nds_classes() -> dict[type, tuple[str, str, int] | None]:
     from nni.nas.hub.pytorch import nasnet
+
     from .nds import SPACES
     classes: dict[type, tuple[str, str, int] | None] = {nasnet.NDS: None}
     for name, spec in SPACES.items():

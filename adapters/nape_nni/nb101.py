@@ -15,9 +15,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nape_plugin.builder import GraphBuilder
 from nape_plugin.errors import EncodingError
 from nape_plugin.graph import CompGraph
+from nape_plugin.graph.builder import GraphBuilder
 
 __all__ = ["OPS", "cell_spec", "build_graph"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from nape_plugin.builder import GraphBuilder
 from nape_plugin.errors import EncodingError
 from nape_plugin.graph import CompGraph
+from nape_plugin.graph.builder import GraphBuilder
 
 __all__ = ["SPACES", "cell_choices", "build_graph"]
 

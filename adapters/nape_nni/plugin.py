@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from nape_plugin.hookspecs import hookimpl
+from nape_plugin.plugins.hookspecs import hookimpl
 
 
 @hookimpl

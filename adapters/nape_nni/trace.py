@@ -9,9 +9,9 @@ Two things stand between torch.fx and NNI 3.0's modules:
   which fx cannot trace. It is swapped, for the time of the trace, for a module with the same submodules and a static
   ``forward`` computing the same function.
 
-The rewritten ``GraphModule`` then goes through :func:`nape_plugin.trace.trace` like any module. Parameters of the
-original model that the network never uses (NNI's NAS-Bench-101 cell allocates a projection for every vertex, used or
-not) are reported in ``graph.meta["unused_params"]``.
+The rewritten ``GraphModule`` then goes through :func:`nape_plugin.convert.trace.trace` like any module.
+Parameters of the original model that the network never uses (NNI's NAS-Bench-101 cell allocates a projection for
+every vertex, used or not) are reported in ``graph.meta["unused_params"]``.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from nape_plugin import plugins
+from nape_plugin.convert.opmap import op_mappings
+from nape_plugin.convert.trace import trace
 from nape_plugin.errors import TraceError
 from nape_plugin.graph import CompGraph
-from nape_plugin.trace import trace
 
 __all__ = ["trace_model", "merge_stacked_reductions"]
 
@@ -165,11 +165,11 @@ def _has_mapping(cls: type) -> bool:
 def trace_model(module: nn.Module, input_shape: Sequence[int], name: str | None = None) -> CompGraph:
     """The computation graph of a frozen NNI model (or any module built from NNI's modules)."""
     name = name or type(module).__name__
-    modules, _, _ = plugins.op_mappings()
+    modules, _, _ = op_mappings()
     if any(type(m).__module__.startswith("nni.") and type(m) not in modules and _has_mapping(type(m))
            for m in module.modules()):
-        plugins.op_mappings.cache_clear()          # NNI mappings offered since the table was built (plugin.py)
-        modules, _, _ = plugins.op_mappings()
+        op_mappings.cache_clear()          # NNI mappings offered since the table was built (plugin.py)
+        modules, _, _ = op_mappings()
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:

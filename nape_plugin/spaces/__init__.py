@@ -5,17 +5,15 @@ TransNAS-Bench-101 spaces, the Once-for-All spaces and nb_macro (NAS-Bench-Macro
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 from ..errors import PluginError, UnknownNameError
+from ..plugins import hook, registry_cache
 from .base import SearchSpace, as_rng
 
 __all__ = ["SearchSpace", "get", "names", "as_rng"]
 
 
-@lru_cache(maxsize=1)
+@registry_cache
 def _registry() -> dict[str, SearchSpace]:
-    from ..plugins import hook
     spaces: dict[str, SearchSpace] = {}
     for result in reversed(hook().nape_register_spaces()):   # built-ins first, plugins override
         for space in result or ():

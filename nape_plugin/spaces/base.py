@@ -69,7 +69,7 @@ class SearchSpace(ABC):
         """Every architecture of the space, where the space is small enough."""
         raise SpaceTooLargeError(f"space {self.name!r} is too large to enumerate; use sample() instead")
 
-    def for_task(self, task: str) -> "SearchSpace":
+    def for_task(self, task: str) -> SearchSpace:
         """The same space with the networks the benchmark trained for ``task`` (one of :attr:`tasks`)."""
         raise UnknownNameError(f"space {self.name!r} has no task {task!r}; "
                                + (f"its tasks: {', '.join(self.tasks)}" if self.tasks else "it is a single-task space"))

@@ -18,16 +18,15 @@ import itertools
 import json
 import random
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Hashable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
 from ..errors import EncodingError, SpaceTooLargeError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 
 INPUT, OUTPUT = "input", "output"
@@ -144,7 +143,7 @@ def prune(matrix: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]]:
     return matrix[np.ix_(keep, keep)], [ops[v] for v in keep]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _orders(n: int) -> tuple[tuple[int, ...], ...]:
     return tuple((0, *(1 + p for p in perm), n - 1) for perm in itertools.permutations(range(n - 2)))
 
@@ -183,7 +182,7 @@ def _checked(matrix: tuple, ops: tuple) -> NB101Spec:
     return make_spec(matrix, ops)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _draw_tables() -> tuple[list[int], list[int], dict[int, tuple]]:
     """Per vertex count n: the cumulative number of (upper-triangular matrix, ops) encodings, the edge slots (bit i of
     an adjacency bit pattern = slot i) and the bit masks of every vertex's in and out edges."""

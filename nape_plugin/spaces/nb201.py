@@ -31,9 +31,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
 from ..errors import EncodingError, UnknownNameError
-from ..graph import CompGraph, Node
+from ..graph import CompGraph, GraphBuilder, Node
 from .base import SearchSpace, as_rng
 
 #: Op names in the benchmark's order (the order its enumeration uses).
@@ -223,7 +222,7 @@ class Block:
     out: int
 
     @classmethod
-    def from_builder(cls, b: GraphBuilder, out: int) -> "Block":
+    def from_builder(cls, b: GraphBuilder, out: int) -> Block:
         """The block between ``b.input`` and ``out``, simplified as a whole graph would be."""
         g = b.build(out)
         last = g.num_nodes - 1
@@ -231,11 +230,11 @@ class Block:
                    tuple(d - 1 for s, d in g.edges if s == 0 and d < last),
                    next(s - 1 for s, d in g.edges if d == last))
 
-    def translate(self, mapping: Mapping[Node, Node]) -> "Block":
+    def translate(self, mapping: Mapping[Node, Node]) -> Block:
         """The same block with every node replaced by ``mapping[node]``."""
         return Block(tuple(mapping[n] for n in self.nodes), self.edges, self.readers, self.out)
 
-    def without_params(self) -> "Block":
+    def without_params(self) -> Block:
         """The same block with no parameters on its nodes: a second call of modules whose weights are shared (the
         tracer puts a parameter on the first node that uses it)."""
         return Block(tuple(replace(n, params=0) for n in self.nodes), self.edges, self.readers, self.out)

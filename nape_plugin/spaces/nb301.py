@@ -21,9 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
 from ..errors import EncodingError, SpaceTooLargeError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 
 OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",

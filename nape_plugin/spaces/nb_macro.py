@@ -24,9 +24,8 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
 from ..errors import EncodingError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 from .nb201 import int_sequence
 from .ofa import MBConv, _g_conv_bn_act, _g_mbconv, conv_bn_act

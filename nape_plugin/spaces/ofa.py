@@ -58,9 +58,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder
 from ..errors import EncodingError
-from ..graph import CompGraph
+from ..graph import CompGraph, GraphBuilder
 from .base import SearchSpace, as_rng
 
 __all__ = ["OFASpace", "OFAMobileNetV3Space", "OFAProxylessSpace", "OFAResNetSpace", "MobileArch", "ResNetArch",

@@ -38,9 +38,9 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
-from ..builder import GraphBuilder, conv_node, simple_node
 from ..errors import EncodingError, ShapeError, UnknownNameError
-from ..graph import CompGraph, Node
+from ..graph import CompGraph, GraphBuilder, Node
+from ..graph.builder import conv_node, simple_node
 from .base import SearchSpace, as_rng
 from .nb201 import Block, Cell, ReLUConvBN, Zero, add_cell, assemble, close, int_sequence, relu_conv_bn, stamp
 
@@ -145,7 +145,7 @@ def _feature_shape(skeleton: str, input_shape: tuple[int, ...], base: int = BASE
     """(C, H, W) of the encoder's output for one image of ``input_shape`` (C, H, W)."""
     h, w = -(-input_shape[-2] // 4), -(-input_shape[-1] // 4)        # the stem's two stride-2 convs
     c = base
-    for _, c, stride in _modules(skeleton, base):
+    for _, c, stride in _modules(skeleton, base):  # noqa: B007 (c: the last stage's channels)
         h, w = -(-h // stride), -(-w // stride)
     return c, h, w
 
@@ -363,7 +363,7 @@ class _TNB101Space(SearchSpace):
         self.input_shape = self.spec.input_shape
         self.num_classes = self.spec.outputs if num_classes is None else int(num_classes)
 
-    def for_task(self, task: str) -> "_TNB101Space":
+    def for_task(self, task: str) -> _TNB101Space:
         """The space whose networks are those the benchmark trained for ``task`` (with the task's own outputs)."""
         if task not in TASKS:
             super().for_task(task)

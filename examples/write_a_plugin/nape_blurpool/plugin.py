@@ -1,10 +1,10 @@
 """The nape-plugin hooks of nape-blurpool, found through the ``nape_plugin`` entry point in pyproject.toml."""
 from __future__ import annotations
 
-from nape_plugin.builder import pool_node
+from nape_plugin.graph.builder import pool_node
 from nape_plugin.graph import Node
-from nape_plugin.hookspecs import hookimpl
-from nape_plugin.opmap import Call
+from nape_plugin.plugins.hookspecs import hookimpl
+from nape_plugin.convert.opmap import Call
 
 from . import BlurPool2d
 

@@ -13,7 +13,7 @@ import nape_plugin as nape
 def tiny_estimator():
     """Two heads over a one-layer encoder, fitted in a few seconds on 40 NB201 cells (labels: a smooth function of
     FLOPs and params, so fine-tuning has something to learn)."""
-    estimator = pytest.importorskip("nape_plugin.estimator")
+    estimator = pytest.importorskip("nape_plugin.gennape.estimator")
     space = nape.spaces.get("nb201")
     graphs = [space.to_graph(space.sample(random.Random(i))) for i in range(40)]
     y = np.array([70 + 5 * np.log1p(g.flops / 1e6) - 3 * np.log1p(g.params / 1e5) for g in graphs])

@@ -36,7 +36,7 @@ def no_trial(monkeypatch):
 
 @pytest.fixture(scope="module")
 def estimator():
-    from nape_plugin.estimator import GennapeEstimator
+    from nape_plugin.gennape.estimator import GennapeEstimator
     space = nape.spaces.get("nb201")
     graphs = [space.to_graph(space.sample(i)) for i in range(48)]
     y = np.log([g.flops for g in graphs])
@@ -207,7 +207,7 @@ def test_batched_engine_scores_queued_models_in_one_call(estimator, nb201):
 
 
 def test_default_evaluator_uses_the_shipped_model(nb201):
-    from nape_plugin.pretrained import names
+    from nape_plugin.gennape.pretrained import names
     if "default" not in names():
         pytest.skip("no shipped default model")
     model = frozen(SimplifiedModelSpace.from_model(nb201, None), 1, seed=4)[0]

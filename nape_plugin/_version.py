@@ -1,0 +1,3 @@
+"""The version of nape-plugin."""
+
+__version__ = "0.1.0"

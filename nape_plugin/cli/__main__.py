@@ -1,0 +1,6 @@
+"""``python -m nape_plugin.cli``: the ``nape`` command."""
+import sys
+
+from .main import main
+
+sys.exit(main())

@@ -1,0 +1,104 @@
+"""``nape evaluate``: the evaluation protocols of docs/results.md for any estimator and benchmark family.
+
+* zero-shot: score every architecture of a family with a trained estimator.
+* few-shot: fine-tune on k labelled architectures of the family, test on the rest, over several seeds.
+* in-domain: train a fresh estimator (or any registered predictor) on n architectures, test on the rest.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import metrics
+from ..data import datasets
+from ..graph.packed import PackedGraphs
+
+
+def _report(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in metrics.report(y, pred).items()}
+
+
+def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
+    keys = runs[0].keys()
+    return {"runs": runs, **{f"{k}_mean": round(float(np.mean([r[k] for r in runs])), 4) for k in keys},
+            **{f"{k}_std": round(float(np.std([r[k] for r in runs])), 4) for k in keys}}
+
+
+def zero_shot(est: Any, graphs: Sequence | PackedGraphs, y: np.ndarray) -> dict[str, Any]:
+    """Metrics of ``est.predict`` on every graph."""
+    t = time.perf_counter()
+    pred = est.predict(graphs)
+    return {**_report(y, pred), "n": len(y), "predict_s": round(time.perf_counter() - t, 2)}
+
+
+def few_shot(est: Any, graphs: Sequence | PackedGraphs, y: np.ndarray, shots: int, seeds: Sequence[int],
+             mode: str | None = None) -> dict[str, Any]:
+    """Fine-tune a copy of ``est`` on ``shots`` random graphs per seed, test on all the others."""
+    packed = graphs if isinstance(graphs, PackedGraphs) else PackedGraphs(graphs)
+    runs = []
+    for seed in seeds:
+        perm = np.random.default_rng(seed).permutation(len(y))
+        train, test = perm[:shots], perm[shots:]
+        tuned = copy.deepcopy(est)
+        t = time.perf_counter()
+        tuned.fit(packed.subset(train), y[train], mode=mode)
+        fit_s = time.perf_counter() - t
+        runs.append({**_report(y[test], tuned.predict(packed.subset(test))), "fit_s": round(fit_s, 2)})
+    return {"shots": shots, "n_test": len(y) - shots, **_summary(runs)}
+
+
+def in_domain(factory: Callable[[int], Any], graphs: Sequence | PackedGraphs, y: np.ndarray, n_train: int,
+              seeds: Sequence[int], n_test: int | None = None) -> dict[str, Any]:
+    """Train ``factory(seed)`` from scratch on ``n_train`` random graphs per seed; test on the rest (or ``n_test``)."""
+    packed = graphs if isinstance(graphs, PackedGraphs) else PackedGraphs(graphs)
+    runs = []
+    for seed in seeds:
+        perm = np.random.default_rng(seed).permutation(len(y))
+        train, test = perm[:n_train], perm[n_train:]
+        if n_test is not None:
+            test = test[:n_test]
+        t = time.perf_counter()
+        model = factory(seed).fit(packed.subset(train), y[train])
+        fit_s = time.perf_counter() - t
+        runs.append({**_report(y[test], model.predict(packed.subset(test))), "fit_s": round(fit_s, 2)})
+    return {"n_train": n_train, "n_test": len(test), **_summary(runs)}
+
+
+# ------------------------------------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("family", choices=datasets.families(), help="benchmark family to evaluate on")
+    parser.add_argument("--model", default="default", help="pretrained model name or a saved estimator file")
+    parser.add_argument("--metric", default=None, help="label column (default: the family's standard metric)")
+    parser.add_argument("--shots", type=int, nargs="*", default=[], help="also fine-tune on this many samples")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the few-shot runs")
+    parser.add_argument("--mode", default=None, help="fine-tuning mode (default: the estimator's choice)")
+    parser.add_argument("--data-root", default=None, help="benchmark tables folder")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..gennape.pretrained import resolve
+    est = resolve(args.model)
+    ds = datasets.load(args.family, metric=args.metric, root=args.data_root)
+    packed = PackedGraphs(ds.graphs)
+    out: dict[str, Any] = {"model": args.model, "family": args.family, "metric": ds.metric,
+                           "zero_shot": zero_shot(est, packed, ds.labels)}
+    z = out["zero_shot"]
+    print(f"{args.model} on {args.family} ({ds.metric}, n={z['n']}): zero-shot SRCC {z['srcc']:.4f}  "
+          f"Kendall tau {z['kendall_tau']:.4f}  NDCG@10 {z['ndcg@10']:.4f}  ({z['predict_s']} s)")
+    for k in args.shots:
+        r = few_shot(est, packed, ds.labels, k, range(args.seeds), args.mode)
+        out[f"few_shot_{k}"] = r
+        print(f"  {k:>4}-shot: SRCC {r['srcc_mean']:.4f} +- {r['srcc_std']:.4f}  Kendall tau "
+              f"{r['kendall_tau_mean']:.4f} +- {r['kendall_tau_std']:.4f}  (fit {r['fit_s_mean']:.1f} s, "
+              f"{args.seeds} seeds)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0

@@ -1,0 +1,1 @@
+"""Small helpers every layer may use: progress bars, files and folders."""

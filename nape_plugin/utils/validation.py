@@ -1,0 +1,33 @@
+"""Checks and transforms of labels shared by every predictor."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ..errors import LabelError, LengthMismatchError
+
+
+def check_labels(y: Any, n: int, items: str = "graphs") -> np.ndarray:
+    """``y`` as a float vector of ``n`` finite labels, one per item (``items`` names them in errors), or a clear
+    error: a LabelError for a shape other than ``(n,)`` or NaN/inf values, a LengthMismatchError for a wrong length."""
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim != 1:
+        raise LabelError(f"labels must be one value per {items[:-1] if items.endswith('s') else items} (shape (n,)), "
+                         f"got shape {arr.shape}")
+    if arr.size != n:
+        raise LengthMismatchError(f"got {n} {items} but {arr.size} labels; pass one label per "
+                                  f"{items[:-1] if items.endswith('s') else items}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise LabelError(f"{int(bad.sum())} label(s) are NaN or infinite (first at position {int(np.argmax(bad))}); "
+                         f"drop those {items} or fix their labels")
+    return arr
+
+
+def normal_scores(y: Any) -> np.ndarray:
+    """Rank-based normal scores: the standard normal quantile of each value's rank, ``Phi^-1((r - 0.5) / n)`` (ties
+    share their average rank). Robust to the few diverged training runs NAS benchmarks contain."""
+    y = np.asarray(y, dtype=np.float64)
+    return stats.norm.ppf((stats.rankdata(y) - 0.5) / len(y))
