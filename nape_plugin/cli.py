@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import __version__
+from . import __version__, threads
 from .errors import ConversionError, NapeError
 
 #: (name, "module[:attribute]", help) of every subcommand, in the order ``nape --help`` shows them.
@@ -57,8 +57,17 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         if name == chosen:
             command = _load(target)
             command.add_arguments(p)
+            _add_threads(p)
             p.set_defaults(handler=command.run)
     return parser
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads`` for every subcommand (one that defines its own keeps it)."""
+    try:
+        threads.add_argument(parser)
+    except argparse.ArgumentError:
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with threads.limit(getattr(args, "threads", None)):
+            return int(args.handler(args) or 0)
     except NapeError as e:
         print(f"nape {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
