@@ -21,7 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from torch import Tensor, nn
 
-from . import __version__, metrics
+from . import __version__, metrics, threads
 from .convert import to_graph
 from .errors import DataError, EmptyBatchError, LabelError, LengthMismatchError, NotFittedError, WeightsError
 from .features import FEATURE_VERSION, NUM_NODE_FEATURES
@@ -171,6 +171,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         return ((packed.u[:, :2].numpy() - mu) / sd).mean(1)
 
     # ------------------------------------------------------------------------------------------------- training
+    @threads.limited
     def fit(self, graphs: Sequence[Any] | PackedGraphs, y: Sequence[float], groups: Sequence[str] | None = None,
             unlabelled: Sequence[Any] | PackedGraphs | None = None, mode: str | None = None, checkpoint_dir: str | None = None,
             **context: Any) -> "GennapeEstimator":
@@ -446,6 +447,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         mixed = ((np.stack([zero, size, tuned], 1) - e["mean"]) / e["std"]) @ e["weights"]
         return e["scale"] * mixed + e["shift"]
 
+    @threads.limited
     def predict(self, graphs: Sequence[Any] | PackedGraphs, return_std: bool = False, batch_size: int = 256,
                 progress: bool | None = None, **context: Any):
         """Predicted accuracy per graph, shape ``(n,)``; with ``return_std``, also the spread across heads.
@@ -470,6 +472,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             scale = abs(e["scale"]) * e["weights"][2] / e["std"][2]
         return (mean, spread * scale) if return_std else mean
 
+    @threads.limited
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
         self._check_fitted()
@@ -481,6 +484,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         zero, size = self._zero_shot_z(packed), self._size_z(packed)
         return np.stack([self._finetuned(heads[:, k], zero, size) for k in range(heads.shape[1])])
 
+    @threads.limited
     def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Graph embeddings ``(n, embed_dim)`` from the encoder."""
         self._check_fitted()

@@ -237,13 +237,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--naslib-data", action="store_true", help="use NASLib's own data files (get_dataset_api)")
     parser.add_argument("--column", help="accuracy column of --labels (default: NASLib's validation accuracy on "
                                          "cifar10-valid, or the test accuracy for cifar100 / ImageNet16-120)")
-    parser.add_argument("--search-space", default="nasbench201", choices=SPACES)
+    parser.add_argument("--search-space", default="nasbench201", choices=SPACES,
+                        help="NASLib's search space (default nasbench201; --labels tables are for nasbench201)")
     parser.add_argument("--dataset", default="cifar10", help="NASLib's data set name (default cifar10)")
-    parser.add_argument("--predictors", nargs="+", default=["nape", "nape_zeroshot"], choices=PREDICTORS)
+    parser.add_argument("--predictors", nargs="+", default=["nape", "nape_zeroshot"], choices=PREDICTORS,
+                        help="nape (fine-tuned on each training set), nape_zeroshot, and NASLib's predictors to "
+                             "compare (default: nape nape_zeroshot)")
     parser.add_argument("--estimator", default="default", help="pretrained name or saved estimator file")
-    parser.add_argument("--train-sizes", nargs="+", type=int, default=list(NASLIB_TRAIN_SIZES))
-    parser.add_argument("--test-size", type=int, default=200)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--train-sizes", nargs="+", type=int, default=list(NASLIB_TRAIN_SIZES),
+                        help="increasing numbers of labelled training architectures (default: NASLib's "
+                             f"{' '.join(map(str, NASLIB_TRAIN_SIZES))})")
+    parser.add_argument("--test-size", type=int, default=200, help="test architectures per seed (default 200)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4],
+                        help="seeds; each samples its own test and training architectures (default 0 1 2 3 4)")
     parser.add_argument("--max-hpo-time", type=float, default=0, help="NASLib's cross-validation HPO budget (s)")
     parser.add_argument("--instantiate-models", action="store_true",
                         help="let NASLib build (and deep-copy) every sampled network; slow, same architectures")
