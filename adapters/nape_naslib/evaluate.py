@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nape_plugin.errors import DataError
+from nape_plugin.errors import DataError, PluginError
 
 from .compat import load_naslib, quiet_naslib
 from .convert import to_arch
@@ -257,8 +257,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show NASLib's own output")
 
 
+def check_scikit_learn() -> None:
+    """NASLib's ``PredictorEvaluator`` computes RMSE with ``squared=False`` inside a bare ``try``: with scikit-learn
+    1.6 or later, which removed that argument, every metric it reports (Spearman included) is NaN."""
+    import sklearn
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    if (major, minor) >= (1, 6):
+        raise PluginError(f"NASLib's PredictorEvaluator reports NaN for every metric with scikit-learn >= 1.6 (found "
+                          f"{sklearn.__version__}): install 'scikit-learn<1.6' beside NASLib (docs/naslib.md)")
+
+
 def run(args: argparse.Namespace) -> int:
     load_naslib()
+    check_scikit_learn()
     with contextlib.nullcontext() if args.verbose else quiet_naslib():
         return _run(args)
 

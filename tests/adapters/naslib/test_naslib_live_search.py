@@ -91,3 +91,11 @@ def test_naslib_eval_says_in_one_line_when_naslibs_data_files_are_missing(monkey
     assert len(lines) == 1 and "Traceback" not in captured.err
     assert lines[0].startswith("nape naslib-eval: error: NASLib's data for nasbench201 / cifar10 could not be loaded")
     assert f"put NASLib's data files in {tmp_path / 'data'}" in lines[0] and "--labels" in lines[0]
+
+
+def test_naslib_eval_refuses_a_scikit_learn_that_makes_naslibs_metrics_nan(monkeypatch, capsys, shared_data):
+    import sklearn
+    monkeypatch.setattr(sklearn, "__version__", "1.6.1")
+    assert cli.main(["naslib-eval", "--labels", str(shared_data / "nb201" / "nb201.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scikit-learn >= 1.6 (found 1.6.1): install 'scikit-learn<1.6'" in err[0]
