@@ -1,6 +1,7 @@
 """Torch threads for the estimator's everyday work (docs/results.md, "Threads"): fine-tuning on 50 labelled
 NAS-Bench-201 cells and scoring all 15,625 cells (graphs built beforehand), with 1 thread, 2 threads and torch's
-default, on the machine as it is ("idle") and with busy-loop processes added ("loaded").
+default, on the machine as it is ("idle": no busy loop added; other users' jobs may still run) and with busy-loop
+processes added ("loaded").
 
     python benchmarks/threads.py [--repeats 5] [--load 1] [--model default]
 
@@ -72,7 +73,8 @@ def main() -> None:
         return
     runs: dict[str, dict[str, list[dict]]] = {"idle": {s: [] for s in SETTINGS}, "loaded": {s: [] for s in SETTINGS}}
     for condition in ("idle", "loaded"):
-        busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(args.load if condition == "loaded" else 0)]
+        spinning = args.load if condition == "loaded" else 0
+        busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(spinning)]
         try:
             for seed in range(args.repeats):
                 for s in SETTINGS:

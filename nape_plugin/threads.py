@@ -1,10 +1,10 @@
 """Torch CPU threads for nape's own work: one default for every entry point, applied only while nape computes.
 
-The estimator's forward passes are small (a few dozen channels per node), so extra threads mostly synchronise: on the
-2-core development machine one thread fine-tuned and scored as fast as two when it was idle, and several times faster
-when other processes were running (docs/results.md#threads). So nape runs its work on :data:`DEFAULT` threads unless
-told otherwise: the ``threads`` argument of an entry point, else the ``NAPE_THREADS`` environment variable (a number,
-or ``torch`` for torch's own setting). The setting holds only for the duration of nape's calls; torch's process-wide
+The estimator's forward passes are small (a few dozen channels per node), so extra threads mostly wait: on the shared
+2-core development machine one thread had the lowest median fine-tuning time, and two threads were up to 23 times
+slower whenever other processes held a core (docs/results.md#threads). So nape runs its work on :data:`DEFAULT`
+threads unless told otherwise: the ``threads`` argument of an entry point, else the ``NAPE_THREADS`` environment
+variable (a number, or ``torch`` for torch's own setting). The setting holds only for the duration of nape's calls; torch's process-wide
 setting is restored afterwards.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""nape's torch-thread default: chosen per call, from an argument, $NAPE_THREADS or the default, and never left behind."""
+"""nape's torch-thread default: per call, from an argument, $NAPE_THREADS or the default, and never left behind."""
 from __future__ import annotations
 
 import pytest

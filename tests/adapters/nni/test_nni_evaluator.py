@@ -224,8 +224,8 @@ def _custom_space():
             super().__init__()
             width = nni.choice("width", [8, 16])
             self.stem = MutableConv2d(3, width, 3, padding=1)
-            self.op = LayerChoice({"conv3": MutableConv2d(width, width, 3, padding=1), "pool": torch.nn.MaxPool2d(3, 1, 1)},
-                                  label="op")
+            self.op = LayerChoice({"conv3": MutableConv2d(width, width, 3, padding=1),
+                                   "pool": torch.nn.MaxPool2d(3, 1, 1)}, label="op")
             self.head = torch.nn.Linear(16, 10)
 
         def forward(self, x):
