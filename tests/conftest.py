@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(os.environ.get("NAPE_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+BESIDE_REPO = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("NAPE_DATA") or BESIDE_REPO)
 
 
 @pytest.fixture(scope="session")
