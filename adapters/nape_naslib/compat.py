@@ -5,8 +5,8 @@ NASLib (branch ``Develop``) imports two things a current environment may not hav
 * ``collections.Iterable``, removed in Python 3.10 (``from collections import Iterable`` at import, and
   ``collections.Iterable`` in its WL-kernel predictor at run time): :func:`alias_collections` adds the alias back;
 * ``torchvision``, at module level, for its image-data code only (data sets, transforms, a ResNet encoder none of the
-  architecture-level code paths build). No torchvision release may match your torch (a CPU torch from PyPI has none
-  that imports beside it). When ``torchvision`` is missing or fails to import, :func:`torchvision_stand_in` puts a
+  architecture-level code paths build). A torchvision built for your torch may not be at hand, or may fail to import
+  beside it. When ``torchvision`` is missing or fails to import, :func:`torchvision_stand_in` puts a
   stand-in in ``sys.modules`` while NASLib's modules are imported: the modules and the eight ``transforms`` classes
   NASLib's modules reference at import, each raising a clear error when used. A torchvision that imports is never
   replaced, and the stand-in is removed again afterwards, so the rest of the process (NNI, Lightning) sees the real
