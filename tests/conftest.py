@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-BESIDE_REPO = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SHARED_DATA = Path(os.environ.get("NAPE_DATA") or BESIDE_REPO)
+SHARED_DATA = Path(os.environ.get("NAPE_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

@@ -134,9 +134,8 @@ def test_a_damaged_table_is_a_data_error(tmp_path):
 
 
 def test_root_defaults_to_env_then_shared_data(shared_data, monkeypatch, tmp_path):
-    from conftest import BESIDE_REPO
     monkeypatch.delenv(datasets.DATA_ENV, raising=False)
-    assert datasets.default_root() == BESIDE_REPO
+    assert datasets.default_root() == Path(__file__).resolve().parents[1].parent / "shared" / "data"
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path))
     assert datasets.default_root() == tmp_path
     with pytest.raises(DataError, match=str(tmp_path)):
