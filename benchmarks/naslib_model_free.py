@@ -3,7 +3,7 @@
 Two jobs, each in a fresh process, with NASLib's NAS-Bench-201 search space as NASLib builds it (``instantiate``) and
 through ``nape_naslib.model_free`` (``model-free``):
 
-* ``sample``: draw ``--archs`` architectures the way NASLib's optimizers and ``PredictorEvaluator`` do
+* ``sample``: draw and keep ``--archs`` architectures the way NASLib's optimizers and ``PredictorEvaluator`` do
   (``space.clone()``, then ``sample_random_architecture()``);
 * ``bananas``: ``examples/naslib_bananas.py``'s search (NapeBananas, NASLib's Trainer, ``--queries`` queries, labels
   from ``../shared/data/nb201/nb201.csv``).
@@ -44,9 +44,11 @@ def sample(mode: str, archs: int) -> None:
     from naslib.utils import set_seed
     space = _space(mode)
     set_seed(0)
+    kept = []                   # as PredictorEvaluator keeps its training and test architectures
     for _ in range(archs):
         arch = space.clone()
         arch.sample_random_architecture()
+        kept.append(arch)
 
 
 def bananas(mode: str, queries: int) -> None:

@@ -94,17 +94,16 @@ def _from_encoding(obj: Any, context: dict[str, Any]) -> CompGraph | None:
     if len(matches) > 1:
         raise ConversionError(f"{obj!r} is a valid encoding in several spaces ({', '.join(matches)}); pass space=...")
     if not matches and errors:       # the last converter: no plugin took the string, and no space parses it
-        closest = max(errors, key=lambda name: _likeness(obj, spaces.get(name)))
+        import difflib
+
+        def likeness(name: str) -> float:
+            """How much ``obj`` looks like the encodings space ``name`` samples (0 to 1)."""
+            try:
+                examples = [str(spaces.get(name).sample(seed)) for seed in range(3)]
+            except Exception:        # a plugin space that cannot sample: no evidence either way
+                return 0.0
+            return max(difflib.SequenceMatcher(None, obj, ex, autojunk=False).ratio() for ex in examples)
+        closest = max(errors, key=likeness)
         raise ConversionError(f"no registered space parses {obj!r}; the closest, {closest}, says: {errors[closest]} "
                               "(pass space=... to choose one; `nape plugins` lists the spaces)")
     return spaces.get(matches[0]).to_graph(obj) if matches else None
-
-
-def _likeness(text: str, space: Any) -> float:
-    """How much ``text`` looks like the encodings ``space`` samples (0 to 1)."""
-    import difflib
-    try:
-        examples = [str(space.sample(seed)) for seed in range(3)]
-    except Exception:            # a plugin space that cannot sample: no evidence either way
-        return 0.0
-    return max(difflib.SequenceMatcher(None, text, ex, autojunk=False).ratio() for ex in examples)
