@@ -3,13 +3,13 @@ NAS-Bench-201 cells and scoring all 15,625 cells (graphs built beforehand), with
 default, on the machine as it is ("idle": no busy loop added; other users' jobs may still run) and with busy-loop
 processes added ("loaded").
 
-    python benchmarks/threads.py [--repeats 5] [--load 1] [--model default]
+    python benchmarks/threads.py [--repeats 5] [--load 1] [--model default] [--out benchmarks/results/threads.json]
 
 Every measurement runs in a fresh process whose thread count is set before any torch work (OMP_NUM_THREADS and
 MKL_NUM_THREADS are removed from its environment, so "default" is torch's own choice); the settings alternate within a
 round, so other users' load falls on all of them alike. ``--load N`` starts N processes spinning a Python loop for the
-"loaded" rounds (at the niceness this script runs with). Prints a table and writes JSON to
-benchmarks/results/threads.json; the load average is recorded around every measurement.
+"loaded" rounds (at the niceness this script runs with). Prints a table and writes JSON (``--out``); the load average
+is recorded around every measurement.
 """
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--load", type=int, default=1, help="busy-loop processes for the loaded rounds")
     p.add_argument("--model", default="default")
+    p.add_argument("--out", type=Path, default=OUT, help=f"JSON results (default {OUT.relative_to(ROOT)})")
     p.add_argument("--worker", choices=SETTINGS, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -91,8 +92,8 @@ def main() -> None:
                        "score_median_s": round(float(np.median([r["score_s"] for r in rs])), 2),
                        "loadavg_median": round(float(np.median([r["loadavg"] for r in rs])), 1)}
                    for s, rs in by.items()} for c, by in runs.items()}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"model": args.model, "repeats": args.repeats, "load": args.load, "cpus": os.cpu_count(),
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"model": args.model, "repeats": args.repeats, "load": args.load, "cpus": os.cpu_count(),
                                "summary": summary, "runs": runs}, indent=1) + "\n")
     print(f"\n| machine | threads | fine-tune on 50 labels (s) | score 15,625 cells (s) | load average |")
     print("|---|---|---:|---:|---:|")
