@@ -19,9 +19,9 @@ def model_free(space: Any) -> Any:
 
     NASLib's ``instantiate_model = False`` keeps architectures as op indices (queries, encodings, mutations and
     ``nape.to_graph`` need nothing else), but ``clone()`` still deep-copies the network of every candidate op it built
-    in ``__init__`` (thousands of parameters; seconds per architecture on a laptop CPU). The returned object's
-    ``clone()`` shares that unused network and copies only the architecture, so sampling 1,200 architectures takes
-    seconds. The architectures drawn for a seed are the same either way.
+    in ``__init__``. The returned object's ``clone()`` shares that unused network and copies only the architecture:
+    drawing and keeping 200 NAS-Bench-201 architectures took 0.1 s instead of 68 s, and the process 469 MB instead of
+    2.5 GB (docs/naslib.md). The architectures drawn for a seed are the same either way.
     """
     space.instantiate_model = False
     if not getattr(type(space), "_nape_model_free", False):
