@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def main() -> None:
     if not args.table:
         import torch
         torch.set_num_threads(args.threads)
+        os.environ["NAPE_THREADS"] = str(args.threads)       # nape's calls too (nape_plugin.utils.threads)
         digest = file_digest(estimator_file(args.estimator))
         api = dataset_api("nasbench201", "cifar10", args.labels)
         done = {(r["predictor"], r["seed"]) for r in load_rows(args.out)}

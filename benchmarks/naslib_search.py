@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def main() -> None:
     if not args.table:
         import torch
         torch.set_num_threads(args.threads)
+        os.environ["NAPE_THREADS"] = str(args.threads)       # nape's calls too (nape_plugin.utils.threads)
         api = dataset_api("nasbench201", "cifar10", args.labels)
         done = {(r["method"], r["seed"]) for r in runs if r["queries"] == args.queries}
         for seed in args.seeds:                     # seed-major: an interrupted run has every method's first seeds

@@ -1,7 +1,9 @@
 """A NASLib BANANAS search on NAS-Bench-201 with the nape estimator as its predictor.
 
-This is NASLib's usual search script; the two lines marked ``nape`` are the whole change (docs/naslib.md). Run it
-where NASLib imports, with NASLib's NAS-Bench-201 data files, or with a NAS-Bench-201 table in nape's CSV layout::
+This is NASLib's usual search script; the two lines marked ``nape`` are the whole change (docs/naslib.md). Two more
+lines keep it fast and working on a current Python: ``load_naslib()`` before NASLib's imports, and ``model_free`` on
+the search space (nothing here trains a network, so none is built or copied). Run it where NASLib is on the path
+(docs/naslib.md), with NASLib's NAS-Bench-201 data files, or with a NAS-Bench-201 table in nape's CSV layout::
 
     python examples/naslib_bananas.py --labels ../shared/data/nb201/nb201.csv --queries 30
     python examples/naslib_bananas.py --naslib-data --queries 100      # NASLib's nb201_cifar10_full_training.pickle
@@ -13,14 +15,19 @@ import logging
 import os
 import tempfile
 
-from fvcore.common.config import CfgNode
-from naslib.defaults.trainer import Trainer
-from naslib.search_spaces import NasBench201SearchSpace
-from naslib.search_spaces.core.query_metrics import Metric
-from naslib.utils import get_dataset_api, set_seed
+from nape_naslib import load_naslib, model_free
 
-from nape_naslib import NapeBananas                       # nape: instead of `from naslib.optimizers import Bananas`
-from nape_naslib.data import nb201_dataset_api
+load_naslib()             # NASLib on a current Python, without torchvision (nape_naslib.compat); before its imports
+
+from fvcore.common.config import CfgNode  # noqa: E402
+from naslib.defaults.trainer import Trainer  # noqa: E402
+from naslib.search_spaces import NasBench201SearchSpace  # noqa: E402
+from naslib.search_spaces.core.query_metrics import Metric  # noqa: E402
+from naslib.search_spaces.nasbench201.conversions import convert_op_indices_to_str  # noqa: E402
+from naslib.utils import get_dataset_api, set_seed  # noqa: E402
+
+from nape_naslib import NapeBananas  # noqa: E402         nape: instead of `from naslib.optimizers import Bananas`
+from nape_naslib.data import nb201_dataset_api  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +38,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100, help="architectures to train (query), NASLib's epochs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--estimator", default="default", help="pretrained name or a file saved with est.save")
+    ap.add_argument("--threads", default=None, help="torch CPU threads for the estimator (default: $NAPE_THREADS, "
+                                                    "else 1; 'torch' keeps torch's setting)")
     args = ap.parse_args()
     logging.getLogger("naslib").setLevel(logging.WARNING)
 
@@ -46,9 +55,9 @@ def main() -> None:
             else nb201_dataset_api(args.labels, "cifar10")
 
         set_seed(args.seed)
-        search_space = NasBench201SearchSpace()
-        search_space.instantiate_model = False                  # architectures only: nothing here trains a network
-        optimizer = NapeBananas(config, estimator=args.estimator)   # nape: instead of `Bananas(config)`
+        search_space = model_free(NasBench201SearchSpace())     # architectures only: nothing here trains a network
+        optimizer = NapeBananas(config, estimator=args.estimator,    # nape: instead of `Bananas(config)`
+                                threads=args.threads)
         optimizer.adapt_search_space(search_space, dataset_api=dataset_api)
         trainer = Trainer(optimizer, config, lightweight_output=True)
         trainer.search(report_incumbent=False)
@@ -56,7 +65,8 @@ def main() -> None:
     best = optimizer.get_final_architecture()
     accuracies = [m.accuracy for m in optimizer.train_data]
     print(f"queried {len(accuracies)} architectures; best found at query {accuracies.index(max(accuracies)) + 1}")
-    print(f"best architecture: {best.get_hash()}")
+    print(f"best architecture: {convert_op_indices_to_str(best.get_op_indices())} "
+          f"(op indices {[int(i) for i in best.get_op_indices()]})")
     print(f"its validation accuracy: {best.query(Metric.VAL_ACCURACY, 'cifar10', dataset_api=dataset_api):.2f}%")
 
 

@@ -196,6 +196,15 @@ def test_unknown_object_to_graph(obj):
         nape.to_graph(obj)
 
 
+def test_a_mistyped_encoding_gets_the_closest_spaces_own_error():
+    typo = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_conect~0|nor_conv_3x3~1|skip_connect~2|"
+    with pytest.raises(ConversionError, match=r"no registered space parses .*; the closest, nb201, says: .*unknown op "
+                                              r"'skip_conect' on edge 0 -> 3; ops are none, skip_connect"):
+        nape.to_graph(typo)
+    with pytest.raises(ConversionError, match=r"the closest, tnb101_micro, says: tnb101_micro cannot read"):
+        nape.to_graph("64-41414-3_30_2x3")
+
+
 def test_unknown_object_with_context():
     with pytest.raises(ConversionError, match=r"no converter accepts builtins.object with input_shape="):
         nape.to_graph(object(), input_shape=(3, 4, 4))

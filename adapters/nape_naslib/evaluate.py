@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import hashlib
-import importlib.util
 import io
 import json
 import math
@@ -29,7 +27,9 @@ import numpy as np
 
 from nape_plugin.errors import DataError, PluginError
 
+from .compat import load_naslib, quiet_naslib
 from .convert import to_arch
+from .spaces import model_free
 
 #: NASLib's train sizes for NAS-Bench-201 (``np.logspace`` from 5.1 to 1000 in 11 steps, as its scripts make them).
 NASLIB_TRAIN_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
@@ -84,30 +84,6 @@ def _int_seminas_sequences() -> None:
     seminas.convert_arch_to_seq = int_sequence
 
 
-def model_free(space: Any) -> Any:
-    """``space`` switched to NASLib's architecture-only mode, with a cheap ``clone``.
-
-    NASLib's ``instantiate_model = False`` keeps architectures as op indices (queries, encodings, mutations and
-    ``nape.to_graph`` need nothing else), but ``clone()`` still deep-copies the network of every candidate op it built
-    in ``__init__`` (thousands of parameters; seconds per architecture on a laptop CPU). The returned object's
-    ``clone()`` shares that unused network and copies only the architecture, so sampling 1,200 architectures takes
-    seconds. The architectures drawn for a seed are the same either way.
-    """
-    space.instantiate_model = False
-    if not getattr(type(space), "_nape_model_free", False):
-        space.__class__ = type(f"ModelFree{type(space).__name__}", (type(space),),
-                               {"clone": _shallow_clone, "_nape_model_free": True, "__module__": __name__})
-    return space
-
-
-def _shallow_clone(self: Any) -> Any:
-    new = copy.copy(self)
-    for attr in ("op_indices", "compact", "spec"):
-        if isinstance(getattr(self, attr, None), list):
-            setattr(new, attr, list(getattr(self, attr)))
-    return new
-
-
 def naslib_space(name: str, dataset: str) -> Any:
     """A fresh NASLib search-space object."""
     from naslib import search_spaces as s
@@ -124,13 +100,31 @@ def dataset_api(space: str, dataset: str, labels: str | os.PathLike | None = Non
                 column: str | None = None) -> Any:
     """NASLib's own ``dataset_api`` (``labels=None``), or one built from a NAS-Bench-201 table."""
     if labels is None:
-        from naslib.utils import get_dataset_api
-        return get_dataset_api(space, dataset)
+        return naslib_dataset_api(space, dataset)
     if space != "nasbench201":
         raise DataError(f"label tables map onto NASLib's dataset_api for nasbench201 only; for {space}, use NASLib's "
                         "data files (--naslib-data)")
     from .data import nb201_dataset_api
     return nb201_dataset_api(labels, dataset, column)
+
+
+def naslib_dataset_api(space: str, dataset: str) -> Any:
+    """``naslib.utils.get_dataset_api(space, dataset)``; a :class:`DataError` saying what is missing when NASLib's data
+    files (or the packages that read them) are not there."""
+    load_naslib()
+    from naslib.utils import get_dataset_api
+    from naslib.utils.get_dataset_api import get_project_root
+    try:
+        with quiet_naslib():
+            api = get_dataset_api(space, dataset)
+    except (AssertionError, OSError, ImportError, KeyError, ValueError) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise DataError(f"NASLib's data for {space} / {dataset} could not be loaded ({reason[:300]}); put NASLib's "
+                        f"data files in {get_project_root() / 'data'} as NASLib's README lists them"
+                        + (", or pass --labels TABLE" if space == "nasbench201" else "")) from None
+    if api is None:
+        raise DataError(f"NASLib has no {space} data for data set {dataset!r}")
+    return api
 
 
 def naslib_config(seed: int, dataset: str, space: str, train_sizes: Sequence[int], test_size: int,
@@ -154,6 +148,7 @@ def evaluate(predictor_name: str, seed: int, api: Any, space: str = "nasbench201
 
     ``instantiate_models=False`` runs NASLib's search space in architecture-only mode (:func:`model_free`).
     """
+    load_naslib()
     from naslib import utils
     from naslib.defaults.predictor_evaluator import PredictorEvaluator
     with tempfile.TemporaryDirectory() as save:
@@ -169,7 +164,8 @@ def evaluate(predictor_name: str, seed: int, api: Any, space: str = "nasbench201
         evaluator._log_to_json = lambda: None     # its file is deleted below, and it crashes on float32 predictions
         out = io.StringIO()
         utils.set_seed(seed)        # again: every predictor sees the same sampled architectures for a seed
-        with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext(), \
+                quiet_naslib() if quiet else contextlib.nullcontext():
             start = time.perf_counter()
             results = evaluator.evaluate()
             wall = time.perf_counter() - start
@@ -241,13 +237,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--naslib-data", action="store_true", help="use NASLib's own data files (get_dataset_api)")
     parser.add_argument("--column", help="accuracy column of --labels (default: NASLib's validation accuracy on "
                                          "cifar10-valid, or the test accuracy for cifar100 / ImageNet16-120)")
-    parser.add_argument("--search-space", default="nasbench201", choices=SPACES)
+    parser.add_argument("--search-space", default="nasbench201", choices=SPACES,
+                        help="NASLib's search space (default nasbench201; --labels tables are for nasbench201)")
     parser.add_argument("--dataset", default="cifar10", help="NASLib's data set name (default cifar10)")
-    parser.add_argument("--predictors", nargs="+", default=["nape", "nape_zeroshot"], choices=PREDICTORS)
+    parser.add_argument("--predictors", nargs="+", default=["nape", "nape_zeroshot"], choices=PREDICTORS,
+                        help="nape (fine-tuned on each training set), nape_zeroshot, and NASLib's predictors to "
+                             "compare (default: nape nape_zeroshot)")
     parser.add_argument("--estimator", default="default", help="pretrained name or saved estimator file")
-    parser.add_argument("--train-sizes", nargs="+", type=int, default=list(NASLIB_TRAIN_SIZES))
-    parser.add_argument("--test-size", type=int, default=200)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--train-sizes", nargs="+", type=int, default=list(NASLIB_TRAIN_SIZES),
+                        help="increasing numbers of labelled training architectures (default: NASLib's "
+                             f"{' '.join(map(str, NASLIB_TRAIN_SIZES))})")
+    parser.add_argument("--test-size", type=int, default=200, help="test architectures per seed (default 200)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4],
+                        help="seeds; each samples its own test and training architectures (default 0 1 2 3 4)")
     parser.add_argument("--max-hpo-time", type=float, default=0, help="NASLib's cross-validation HPO budget (s)")
     parser.add_argument("--instantiate-models", action="store_true",
                         help="let NASLib build (and deep-copy) every sampled network; slow, same architectures")
@@ -255,10 +257,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show NASLib's own output")
 
 
+def check_scikit_learn() -> None:
+    """NASLib's ``PredictorEvaluator`` computes RMSE with ``squared=False`` inside a bare ``try``: with scikit-learn
+    1.6 or later, which removed that argument, every metric it reports (Spearman included) is NaN."""
+    import sklearn
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    if (major, minor) >= (1, 6):
+        raise PluginError(f"NASLib's PredictorEvaluator reports NaN for every metric with scikit-learn >= 1.6 (found "
+                          f"{sklearn.__version__}): install 'scikit-learn<1.6' beside NASLib (docs/naslib.md)")
+
+
 def run(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("naslib") is None:
-        raise PluginError("nape naslib-eval runs NASLib's PredictorEvaluator and needs NASLib importable; install "
-                          "NASLib beside nape-plugin (docs/naslib.md)")
+    load_naslib()
+    check_scikit_learn()
+    with contextlib.nullcontext() if args.verbose else quiet_naslib():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if sorted(args.train_sizes) != list(args.train_sizes) or min(args.train_sizes) < 1:
         raise DataError(f"--train-sizes must be increasing positive integers, got {args.train_sizes}")
     api = dataset_api(args.search_space, args.dataset, args.labels, args.column)

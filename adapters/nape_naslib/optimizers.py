@@ -16,10 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from naslib.optimizers import Bananas, Npenas
 
-from . import predictor as _predictor
-from .acquisition import acquisition_values
+from .compat import load_naslib
+
+load_naslib()           # NASLib on a current Python (nape_naslib.compat); a one-line error where it cannot import
+
+from naslib.optimizers import Bananas, Npenas  # noqa: E402
+
+from . import predictor as _predictor  # noqa: E402
+from .acquisition import acquisition_values  # noqa: E402
 
 
 class _NapeSearch:

@@ -12,6 +12,7 @@ same methods, usable on CompGraphs or anything else ``nape.to_graph`` accepts.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 from typing import Any, Sequence
 
@@ -20,6 +21,9 @@ import numpy as np
 import nape_plugin as nape
 from nape_plugin.errors import LabelError, LengthMismatchError
 from nape_plugin.gennape.pretrained import resolve
+from nape_plugin.utils import threads as _threads
+
+from .compat import load_naslib
 
 #: Hyperparameters NASLib may read or set (``set_hyperparams``); ``None`` values mean "the estimator's default".
 DEFAULT_HYPERPARAMS: dict[str, Any] = {"finetune_mode": "auto", "finetune_epochs": None}
@@ -42,12 +46,14 @@ class NapePredictorMethods:
         dataset: NAS-Bench-201 data set of the NASLib objects (``"cifar10"``, ``"cifar100"``, ``"ImageNet16-120"``);
             it sets the input resolution of their graphs. ``None``: CIFAR-10's.
         seed: seed of the fine-tuning (``None``: the estimator's own).
+        threads: torch CPU threads while fitting and querying (``None``: ``$NAPE_THREADS``, else 1; ``"torch"``: torch's
+            own setting); see :mod:`nape_plugin.utils.threads`.
         ss_type, encoding_type: NASLib's; set by NASLib, unused (the estimator reads graphs, not encodings).
     """
 
     def __init__(self, estimator: Any = "default", finetune: bool = True, ensemble: bool = False,
                  batch_size: int = 256, min_finetune: int = 3, dataset: str | None = None, seed: int | None = None,
-                 ss_type: str | None = None, encoding_type: Any = None):
+                 threads: int | str | None = None, ss_type: str | None = None, encoding_type: Any = None):
         self.estimator = estimator
         self.finetune = finetune
         self.ensemble = ensemble
@@ -55,6 +61,7 @@ class NapePredictorMethods:
         self.min_finetune = max(3, int(min_finetune))
         self.dataset = dataset
         self.seed = seed
+        self.threads = threads
         self.ss_type = ss_type
         self.encoding_type = encoding_type
         self.hyperparams = dict(DEFAULT_HYPERPARAMS)
@@ -100,6 +107,7 @@ class NapePredictorMethods:
         """False: NASLib's cross-validation HPO is skipped (fine-tuning has its own defaults)."""
         return self.hpo_wrapper
 
+    @_threads.limited
     def fit(self, xtrain: Sequence[Any], ytrain: Sequence[float], train_info: Any = None, **kwargs: Any):
         """Fine-tune a fresh copy of the pretrained estimator on ``(xtrain, ytrain)``; returns the training MAE.
 
@@ -129,6 +137,7 @@ class NapePredictorMethods:
         self.est_ = est
         return float(np.mean(np.abs(est.predict(graphs, batch_size=self.batch_size, progress=False) - y)))
 
+    @_threads.limited
     def query(self, xtest: Sequence[Any], info: Any = None, **kwargs: Any) -> np.ndarray:
         """Predictions for ``xtest`` as float64 (NASLib writes them to JSON): ``(n,)``, or ``(n_heads, n)`` per head
         with ``ensemble=True``."""
@@ -138,6 +147,7 @@ class NapePredictorMethods:
             return np.asarray(est.predict_heads(graphs, batch_size=self.batch_size), dtype=np.float64)
         return np.asarray(est.predict(graphs, batch_size=self.batch_size, progress=False), dtype=np.float64)
 
+    @_threads.limited
     def query_with_std(self, xtest: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, std)`` of the membership-mixed prediction, each ``(n,)``."""
         est = self.est_ if self.est_ is not None else self._base()
@@ -172,13 +182,12 @@ def load_estimator(spec: Any):
 
 
 def naslib_predictor_base() -> type | None:
-    """NASLib's ``Predictor`` class, or None when NASLib is not installed."""
-    try:
-        from naslib.predictors.predictor import Predictor
-    except ModuleNotFoundError as e:
-        if e.name is not None and e.name.split(".")[0] == "naslib":
-            return None
-        raise
+    """NASLib's ``Predictor`` class, or None when NASLib is not on the path (NASLib present but failing to import
+    raises :class:`~nape_naslib.compat.NaslibUnavailable`)."""
+    if importlib.util.find_spec("naslib") is None:
+        return None
+    load_naslib()
+    from naslib.predictors.predictor import Predictor
     return Predictor
 
 

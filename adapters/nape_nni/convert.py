@@ -37,7 +37,9 @@ def _input_shape(context: Mapping[str, Any], hub: _hub.HubSpace | None, what: st
     if hub is not None:
         return hub.input_shape
     raise ConversionError(f"to_graph({what}) needs input_shape=(C, H, W), the shape of one input without the batch "
-                          "dimension (only NNI's hub spaces have a known one)")
+                          "dimension (only NNI's hub spaces have a known one): pass it as nape_nni.search(..., "
+                          "input_shape=(3, 32, 32)), NapeEvaluator(input_shape=...) or "
+                          "nape.to_graph(model, input_shape=...)")
 
 
 def sample_graph(sample: Mapping[str, Any], model_space: Any, input_shape: Sequence[int] | None = None) -> CompGraph:

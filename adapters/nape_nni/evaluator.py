@@ -13,13 +13,12 @@ weighted objective over the predicted accuracy, FLOPs and parameters (multi-obje
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 from nni.nas.evaluator import Evaluator
@@ -28,6 +27,7 @@ import nape_plugin as nape
 from nape_plugin.errors import NapeError
 from nape_plugin.gennape.pretrained import resolve
 from nape_plugin.graph import CompGraph
+from nape_plugin.utils import threads
 from nape_plugin.utils.files import cache_dir
 
 from .convert import sample_graph
@@ -37,20 +37,6 @@ __all__ = ["NapeEvaluator", "Objective"]
 #: ``None`` (report the predicted accuracy), weights over ``accuracy``/``flops``/``params``, or a function of them.
 Objective = Union[None, Mapping[str, float], Callable[[Mapping[str, float]], float]]
 METRICS = ("accuracy", "flops", "params")
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class NapeEvaluator(Evaluator):
@@ -64,13 +50,13 @@ class NapeEvaluator(Evaluator):
             "params": ...}`` with FLOPs and parameters in millions; a function of that dict may replace the weights.
         input_shape: input shape for models outside NNI's hub (hub spaces know theirs).
         batch_size: graphs per estimator call in :meth:`score`.
-        num_threads: torch threads while predicting (one graph at a time runs fastest on one thread); ``None`` keeps
-            torch's setting.
+        num_threads: torch threads while predicting (``None``: ``$NAPE_THREADS``, else 1, the fastest setting measured;
+            ``"torch"``: torch's own setting); see :mod:`nape_plugin.utils.threads`.
         cache_size: predictions kept (by sample, or by graph fingerprint for models without one).
     """
 
     def __init__(self, estimator: str | os.PathLike | Any = "default", *, objective: Objective = None,
-                 input_shape: Sequence[int] | None = None, batch_size: int = 256, num_threads: int | None = 1,
+                 input_shape: Sequence[int] | None = None, batch_size: int = 256, num_threads: int | str | None = None,
                  cache_size: int = 100_000):
         if isinstance(objective, Mapping):
             unknown = set(objective) - set(METRICS)
@@ -127,7 +113,7 @@ class NapeEvaluator(Evaluator):
             keys.append(key)
         if todo:
             graphs = list(todo.values())
-            with _torch_threads(self.num_threads):
+            with threads.limit(self.num_threads):
                 acc = np.asarray(self.estimator_.predict(graphs, batch_size=self.batch_size), dtype=float)
             for key, g, a in zip(todo, graphs, acc):
                 self._remember(key, {"accuracy": float(a), "flops": g.flops / 1e6, "params": g.params / 1e6})

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from nni.nas.execution import SequentialExecutionEngine
 from nni.nas.space import ExecutableModelSpace, ModelStatus, SimplifiedModelSpace
@@ -64,15 +64,17 @@ def _in_process(quiet: bool) -> Iterator[None]:
 
 
 def search(model_space: Any, strategy: Any = None, *, estimator: Any = "default", objective: Objective = None,
-           evaluator: Any = None, max_models: int = 1000, top_k: int = 10, seed: int | None = None,
-           batch_size: int = 1, quiet: bool = True) -> SearchResult:
+           input_shape: Sequence[int] | None = None, num_threads: int | str | None = None, evaluator: Any = None,
+           max_models: int = 1000, top_k: int = 10, seed: int | None = None, batch_size: int = 1,
+           quiet: bool = True) -> SearchResult:
     """Explore ``model_space`` with ``strategy`` (default: NNI's ``RegularizedEvolution``), scoring every model with
     the estimator, in this process; returns the ``top_k`` models with their predictions.
 
     Args:
         model_space: an NNI model space (e.g. ``nni.nas.hub.pytorch.NasBench201()``) or an ``ExecutableModelSpace``.
         strategy: any NNI multi-trial strategy or ``Chain``; a fresh one per call (NNI strategies run once).
-        estimator, objective: as for :class:`NapeEvaluator` (ignored when ``evaluator`` is given).
+        estimator, objective, input_shape, num_threads: as for :class:`NapeEvaluator` (``input_shape``, the shape of
+            one input without the batch, is needed for spaces outside NNI's hub); not with ``evaluator``.
         evaluator: a ready :class:`NapeEvaluator`, or any NNI evaluator (then ``top`` holds samples and scores only).
         max_models: models to evaluate (the engine's budget).
         seed: seed of the default strategy.
@@ -81,7 +83,11 @@ def search(model_space: Any, strategy: Any = None, *, estimator: Any = "default"
         quiet: silence NNI's per-model log lines.
     """
     from nni.nas.strategy import RegularizedEvolution
-    evaluator = evaluator or NapeEvaluator(estimator, objective=objective)
+    if evaluator is None:
+        evaluator = NapeEvaluator(estimator, objective=objective, input_shape=input_shape, num_threads=num_threads)
+    elif input_shape is not None or num_threads is not None:
+        raise TypeError("input_shape and num_threads configure the NapeEvaluator search() makes; with evaluator=..., "
+                        "set them on that evaluator")
     strategy = strategy if strategy is not None else RegularizedEvolution(seed=seed)
     if isinstance(model_space, ExecutableModelSpace):
         space = model_space

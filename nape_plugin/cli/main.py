@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from .._version import __version__
 from ..errors import NapeError
+from ..utils import threads
 
 #: (name, "module[:attribute]", help) of every subcommand, in the order ``nape --help`` shows them.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -31,6 +32,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("surrogate", "nape_plugin.cli.search:Surrogate", "fit, apply and evaluate a registered surrogate predictor"),
     ("naslib-eval", "nape_naslib.evaluate", "NASLib's predictor evaluation with the estimator (needs NASLib)"),
 )
+
 
 def _load(target: str) -> Any:
     module, _, attr = target.partition(":")
@@ -50,8 +52,17 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         if name == chosen:
             command = _load(target)
             command.add_arguments(p)
+            _add_threads(p)
             p.set_defaults(handler=command.run)
     return parser
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads`` for every subcommand (one that defines its own keeps it)."""
+    try:
+        threads.add_argument(parser)
+    except argparse.ArgumentError:
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with threads.limit(getattr(args, "threads", None)):
+            return int(args.handler(args) or 0)
     except NapeError as e:
         print(f"nape {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default=None, help="benchmark tables folder (default: $NAPE_DATA or "
                         "../shared/data)")
     parser.add_argument("--checkpoint-dir", default=None, help="resume from / write per-stage checkpoints here")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: $NAPE_THREADS, else 1)")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
 
 

@@ -75,17 +75,21 @@ class Search:
         p.add_argument("--label-column", help="label column of --train-csv (higher = better)")
         p.add_argument("--arch-column", default="arch", help="architecture column of the CSV files (default: arch)")
         p.add_argument("--budget", type=int, default=1000, help="distinct architectures to score (default 1000)")
-        p.add_argument("--strategy", choices=("evolution", "random"), default="evolution")
+        p.add_argument("--strategy", choices=("evolution", "random"), default="evolution",
+                       help="evolution: regularised evolution (tournament selection, mutation, oldest out); "
+                            "random: independent random samples (default: evolution)")
         p.add_argument("--cost", action="append", default=[], choices=("flops", "params"),
                        help="a cost to minimise beside the score; repeatable")
         p.add_argument("--cost-csv", type=Path, help="a table of per-architecture costs (e.g. measured latency)")
         p.add_argument("--cost-column", action="append", default=[],
                        help="a column of --cost-csv to minimise; repeatable")
         p.add_argument("--start", help="GENNAPE mode: look for a higher score and fewer FLOPs than this architecture")
-        p.add_argument("--population", type=int, default=50)
+        p.add_argument("--population", type=int, default=50,
+                       help="architectures alive in the evolution (at first random samples, or --start and its "
+                            "mutations; default 50)")
         p.add_argument("--sample-size", type=int, default=10, help="tournament size")
         p.add_argument("--batch-size", type=int, default=1, help="children scored per evolution step")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=int, default=0, help="seed of the sampling and mutations (default 0)")
         p.add_argument("--top", type=int, default=10, help="rows of the printed table")
         p.add_argument("--out", type=Path, help="folder for history.csv, front.csv and pareto.png")
         p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -22,6 +22,7 @@ from ..convert import to_graph
 from ..errors import EmptyBatchError, NotFittedError
 from ..graph.core import CompGraph
 from ..graph.packed import PackedGraphs
+from ..utils import threads
 from ..utils.validation import check_labels
 from . import finetuning, io, pretraining
 from .labels import free_statistics
@@ -98,6 +99,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
                                  "nape.load_pretrained()")
 
     # ------------------------------------------------------------------------------------------------- training
+    @threads.limited
     def fit(self, graphs: Sequence[Any] | PackedGraphs, y: Sequence[float], groups: Sequence[str] | None = None,
             unlabelled: Sequence[Any] | PackedGraphs | None = None, mode: str | None = None,
             checkpoint_dir: str | None = None, **context: Any) -> GennapeEstimator:
@@ -139,6 +141,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         return self
 
     # ----------------------------------------------------------------------------------------------- inference
+    @threads.limited
     def predict(self, graphs: Sequence[Any] | PackedGraphs, return_std: bool = False, batch_size: int = 256,
                 progress: bool | None = None, **context: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted accuracy per graph, shape ``(n,)``; with ``return_std``, also the spread across heads.
@@ -163,6 +166,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             scale = abs(e["scale"]) * e["weights"][2] / e["std"][2]
         return (mean, spread * scale) if return_std else mean
 
+    @threads.limited
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
         self._check_fitted()
@@ -174,6 +178,7 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         zero, size = finetuning.zero_shot_z(self, packed), finetuning.size_z(self, packed)
         return np.stack([finetuning.combine(self, heads[:, k], zero, size) for k in range(heads.shape[1])])
 
+    @threads.limited
     def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Graph embeddings ``(n, embed_dim)`` from the encoder."""
         self._check_fitted()

@@ -47,13 +47,26 @@ def _from_encoding(obj: Any, context: dict[str, Any]) -> CompGraph | None:
         return spaces.get(context["space"]).to_graph(obj)
     if not isinstance(obj, str):
         return None
-    matches = []
+    matches, errors = [], {}
     for name in spaces.names():
         try:
             spaces.get(name).parse(obj)
             matches.append(name)
-        except (EncodingError, TypeError, ValueError):
-            continue
+        except (EncodingError, TypeError, ValueError) as e:
+            errors[name] = " ".join(str(e).split())
     if len(matches) > 1:
         raise ConversionError(f"{obj!r} is a valid encoding in several spaces ({', '.join(matches)}); pass space=...")
+    if not matches and errors:       # the last converter: no plugin took the string, and no space parses it
+        import difflib
+
+        def likeness(name: str) -> float:
+            """How much ``obj`` looks like the encodings space ``name`` samples (0 to 1)."""
+            try:
+                examples = [str(spaces.get(name).sample(seed)) for seed in range(3)]
+            except Exception:        # a plugin space that cannot sample: no evidence either way
+                return 0.0
+            return max(difflib.SequenceMatcher(None, obj, ex, autojunk=False).ratio() for ex in examples)
+        closest = max(errors, key=likeness)
+        raise ConversionError(f"no registered space parses {obj!r}; the closest, {closest}, says: {errors[closest]} "
+                              "(pass space=... to choose one; `nape plugins` lists the spaces)")
     return spaces.get(matches[0]).to_graph(obj) if matches else None

@@ -93,6 +93,14 @@ def test_every_command_target_has_add_arguments_and_run():
         assert all(p.get_default("handler") is None for p in others), "only the chosen command is loaded"
 
 
+@pytest.mark.parametrize("command", [name for name, _, _ in COMMANDS])
+def test_every_option_of_every_command_has_help(command):
+    parser = build_parser([command])
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    assert [a.option_strings or a.dest for a in sub._actions if not a.help] == []
+    assert any("--threads" in a.option_strings for a in sub._actions)
+
+
 def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["no-such-command"])
@@ -174,7 +182,8 @@ def test_convert_nb201_encoding(capsys):
     (["no_such_package_xyz.models:tiny"], "cannot import no_such_package_xyz.models"),
     (["--space", "no-such-space", "(1, 2)"], "no search space named 'no-such-space'"),
     (["(1, 2)", "-k", "a=1"], "-k/--kwarg only applies to MODULE.py:FACTORY targets"),
-    (["not an encoding"], "no converter accepts builtins.str"),
+    (["not an encoding"], "no registered space parses 'not an encoding'; the closest, "),
+    (["|nor_conv_3x3~0|+|skip_conect~0|none~1|+|none~0|none~1|none~2|"], "unknown op 'skip_conect'"),
 ])
 def test_convert_errors_are_one_line_with_status_2(capsys, factory_file, argv, message):
     code, out, err = run(capsys, "convert", *(a.replace("{f}", str(factory_file)) for a in argv))

@@ -213,3 +213,35 @@ def test_default_evaluator_uses_the_shipped_model(nb201):
     model = frozen(SimplifiedModelSpace.from_model(nb201, None), 1, seed=4)[0]
     g = nape.to_graph(model.sample, model_space=nb201)
     assert NapeEvaluator().evaluate(model) == pytest.approx(float(nape.load_pretrained().predict([g])[0]))
+
+
+def _custom_space():
+    """A space outside NNI's hub: its input shape is known only to the user."""
+    from nni.nas.nn.pytorch import LayerChoice, ModelSpace, MutableConv2d
+
+    class Tiny(ModelSpace):
+        def __init__(self):
+            super().__init__()
+            width = nni.choice("width", [8, 16])
+            self.stem = MutableConv2d(3, width, 3, padding=1)
+            self.op = LayerChoice({"conv3": MutableConv2d(width, width, 3, padding=1),
+                                   "pool": torch.nn.MaxPool2d(3, 1, 1)}, label="op")
+            self.head = torch.nn.Linear(16, 10)
+
+        def forward(self, x):
+            y = self.op(self.stem(x)).mean((2, 3))
+            return self.head(torch.nn.functional.pad(y, (0, 16 - y.shape[1])))
+    with torch.device("meta"):
+        return Tiny()
+
+
+def test_search_on_a_custom_space_takes_the_input_shape(estimator):
+    result = search(_custom_space(), Random(seed=0), estimator=estimator, input_shape=(3, 32, 32), max_models=4,
+                    top_k=2)
+    assert len(result.history) == 4 and result.best["flops"] > 0             # the space's four models
+
+
+def test_a_missing_input_shape_says_where_it_goes(estimator):
+    with pytest.raises(nape.errors.ConversionError, match=r"needs input_shape=\(C, H, W\).*search\(\.\.\., "
+                                                          r"input_shape=\(3, 32, 32\)\), NapeEvaluator\(input_shape="):
+        search(_custom_space(), Random(seed=0), estimator=estimator, max_models=2)
