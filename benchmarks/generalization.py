@@ -49,15 +49,16 @@ sys.path.insert(0, str(ROOT))
 
 # The package modules this harness reads (the one place to change when modules move).
 import nape_plugin as nape
-from nape_plugin import datasets, metrics
-from nape_plugin.estimator import GennapeEstimator
-from nape_plugin.evaluate import few_shot
-from nape_plugin.features import live_nodes
-from nape_plugin.generators import family_names
-from nape_plugin.labels import FamilyScaler
-from nape_plugin.pretrain import load_config, unlabelled
-from nape_plugin.proxies import compute as compute_proxies
-from nape_plugin.tensorize import PackedGraphs
+from nape_plugin import metrics
+from nape_plugin.data import datasets
+from nape_plugin.gennape.estimator import GennapeEstimator
+from nape_plugin.cli.evaluate import few_shot
+from nape_plugin.graph.features import live_nodes
+from nape_plugin.data.generators import family_names
+from nape_plugin.gennape.labels import FamilyScaler
+from nape_plugin.gennape.recipe import load_config, unlabelled
+from nape_plugin.predictors.zero_cost import compute as compute_proxies
+from nape_plugin.graph.packed import PackedGraphs
 
 #: The families of the issue, in the order of its table; ``--families`` defaults to those ``datasets`` knows.
 ALL_FAMILIES = ("nb101", "nb201", "nb301", "tnb101_micro", "tnb101_macro", "ofa_mbv3", "nb_macro")
