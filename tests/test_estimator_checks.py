@@ -3,10 +3,11 @@
 The graph predictors (the GENNAPE estimator, its bagged ensemble, the gradient-boosted trees, the zero-cost proxies)
 take computation graphs, or objects ``nape.to_graph`` converts, not numeric arrays: every check that fits or predicts
 on the numeric ``X`` scikit-learn generates cannot give them data, so it is marked with that reason; the API checks
-(cloning, parameters, tags, repr, mixin order, not-fitted errors) run. The behaviours the data checks look for are
-tested with graphs instead (``tests/gennape/test_sklearn_api.py``, ``nape_plugin.testing.check_predictor``). The
-learning-curve predictor reads numeric curves, so with ``use_arch=False`` nearly every check runs on it.
-``xfail_strict`` keeps the lists true: a check listed here that starts to pass fails the test.
+(cloning, parameters, tags, repr, mixin order, not-fitted errors) and the sparse-input checks (refused, saying so)
+run. The behaviours the data checks look for are tested with graphs instead (``tests/gennape/test_sklearn_api.py``,
+``nape_plugin.testing.check_predictor``). The learning-curve predictor reads numeric curves, so with
+``use_arch=False`` nearly every check runs on it. ``xfail_strict`` keeps the lists true: a check listed here that
+starts to pass fails the test.
 """
 from __future__ import annotations
 

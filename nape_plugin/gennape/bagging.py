@@ -54,7 +54,7 @@ class BaggedEstimator(RegressorMixin, BaseEstimator):
         parameters with ``pretrained=start``, holding copies of its members (so it predicts zero-shot until ``fit``)."""
         loaded = resolve_start(start, cls, BAG_FORMAT)
         loaded._check_fitted()
-        bag = cls(**{**loaded.get_params(deep=False), "pretrained": start_spec(start)})
+        bag = clone(loaded).set_params(pretrained=start_spec(start))
         bag._take_start(loaded)
         return bag
 

@@ -39,8 +39,6 @@ from .model import embed_packed, head_outputs
 Start = Union[str, os.PathLike, "GennapeEstimator", None]
 #: Parameters that fix the shapes of the weights: a start's weights only fit an estimator with the same values.
 ARCHITECTURE = ("conv", "width", "layers", "embed_dim", "num_heads", "relative")
-#: ``fit`` arguments that only apply when pretraining from scratch.
-PRETRAINING_ONLY = ("groups", "unlabelled", "checkpoint_dir")
 
 
 def pack(items: Sequence[Any] | PackedGraphs | None, context: dict[str, Any]) -> PackedGraphs:
@@ -167,7 +165,7 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
         estimator): the start's parameters with ``pretrained=start``, holding the start's weights (so it predicts
         zero-shot until ``fit``)."""
         loaded = resolve_start(start, cls, io.FORMAT)
-        est = cls(**{**loaded.get_params(deep=False), "pretrained": start_spec(start)})
+        est = type(loaded)(**{**loaded.get_params(deep=False), "pretrained": start_spec(start)})
         est._take_start(loaded)
         return est
 
