@@ -92,7 +92,7 @@ def run_in_domain(args) -> None:
     rows = {}
     for n in args.sizes:
         epochs = max(15, round(args.graph_passes / n))
-        factory = (lambda seed, epochs=epochs: GennapeEstimator(**IN_DOMAIN, epochs=epochs, seed=seed))
+        factory = (lambda seed, epochs=epochs: GennapeEstimator(**IN_DOMAIN, epochs=epochs, random_state=seed))
         rows[str(n)] = r = in_domain(factory, packed, y, n, range(args.seeds), n_test=args.test_size)
         print(f"| {args.family} | {n} | {r['srcc_mean']:.4f} +- {r['srcc_std']:.4f} | {r['kendall_tau_mean']:.4f} +- "
               f"{r['kendall_tau_std']:.4f} | {r['fit_s_mean']:.0f} |", flush=True)

@@ -1,9 +1,12 @@
 """One exception hierarchy for everything nape-plugin rejects.
 
 Every message names the offending object and says what to do about it. Each class also derives from the builtin
-exception a Python user would expect (``ValueError``, ``TypeError``, ``KeyError``), so generic handlers keep working.
+exception a Python user would expect (``ValueError``, ``TypeError``, ``KeyError``), so generic handlers keep working;
+:class:`NotFittedError` also derives from scikit-learn's, so scikit-learn's tools recognise it.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 
 class NapeError(Exception):
@@ -69,9 +72,25 @@ class WeightsError(NapeError, ValueError):
     """A weight file is corrupted, truncated or not a nape-plugin file."""
 
 
-class NotFittedError(NapeError, RuntimeError):
-    """An estimator was used before it was fitted or loaded."""
-
-
 class PluginError(NapeError, RuntimeError):
     """A plugin is broken: a bad hook implementation or registration."""
+
+
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(NapeError, _SklearnNotFittedError):
+        """An estimator was used before it was fitted or loaded."""
+
+
+def __getattr__(name: str) -> Any:
+    # NotFittedError derives from scikit-learn's, whose import (scipy and all) would double the time of
+    # ``import nape_plugin``: the class is made on first use; every estimator imports scikit-learn anyway.
+    if name != "NotFittedError":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from sklearn.exceptions import NotFittedError as base
+
+    cls = type("NotFittedError", (NapeError, base),
+               {"__module__": __name__, "__doc__": "An estimator was used before it was fitted or loaded."})
+    globals()[name] = cls
+    return cls

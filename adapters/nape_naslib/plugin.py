@@ -2,7 +2,8 @@
 
 ``nape.to_graph(naslib_graph)`` works for NASLib's nasbench101, nasbench201, nasbench301 and TransNAS-Bench-101
 micro/macro graph objects (and for the ``torch.nn.Module`` holders NASLib's optimizers wrap them in, with the graph
-in ``.arch``). Nothing here imports NASLib: objects are recognised by their getters (see :mod:`nape_naslib.convert`).
+in ``.arch``), and ``nape naslib-eval`` runs NASLib's predictor evaluation (:mod:`nape_naslib.evaluate`). Nothing here
+imports NASLib: objects are recognised by their getters (see :mod:`nape_naslib.convert`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Hashable
 
 from nape_plugin.errors import ConversionError, EncodingError
 from nape_plugin.graph import CompGraph
-from nape_plugin.plugins.hookspecs import hookimpl
+from nape_plugin.plugins.hookspecs import Command, hookimpl
 
 from .convert import cache_key, naslib_type, to_arch
 
@@ -119,3 +120,10 @@ def _space(name: str, options: dict[str, Any]):
 def nape_to_graph(obj: Any, context: dict[str, Any]) -> CompGraph | None:
     """NASLib graph objects -> CompGraph; None for everything else."""
     return naslib_graph(obj, context)
+
+
+@hookimpl
+def nape_register_commands() -> dict[str, Command]:
+    """``nape naslib-eval``."""
+    return {"naslib-eval": Command("nape_naslib.evaluate",
+                                   "NASLib's predictor evaluation with the estimator (needs NASLib)")}

@@ -17,9 +17,12 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.base import clone
 
 import nape_plugin as nape
 from nape_plugin.errors import LabelError, LengthMismatchError
+from nape_plugin.gennape.bagging import BaggedEstimator
+from nape_plugin.gennape.estimator import GennapeEstimator
 from nape_plugin.gennape.pretrained import resolve
 from nape_plugin.utils import threads as _threads
 
@@ -35,7 +38,7 @@ class NapePredictorMethods:
     Args:
         estimator: a fitted estimator, a registered pretrained name (``"default"``, ``"gennape-nb101"``), or the path
             of a file written by ``est.save``. Loaded on first use (``pre_process``, ``fit`` or ``query``).
-        finetune: ``fit`` fine-tunes a copy of the pretrained estimator on the labelled architectures (each call starts
+        finetune: ``fit`` fine-tunes a clone of the pretrained estimator on the labelled architectures (each call starts
             again from the pretrained weights, as NASLib's predictors retrain from scratch). ``False`` keeps it
             zero-shot: ``fit`` only records the data and ``query`` returns scores (higher is better) in standardised
             units, so rank metrics are meaningful but MAE is not.
@@ -127,8 +130,8 @@ class NapePredictorMethods:
             raise LabelError(f"fit got {int((~np.isfinite(y)).sum())} NaN or infinite accuracies; drop the "
                              "architectures the benchmark holds no result for before fitting")
         hp = {**DEFAULT_HYPERPARAMS, **self.get_hyperparams()}
-        est = copy.deepcopy(base)
-        params = {k: v for k, v in (("finetune_epochs", hp["finetune_epochs"]), ("seed", self.seed))
+        est = fine_tunable(base)
+        params = {k: v for k, v in (("finetune_epochs", hp["finetune_epochs"]), ("random_state", self.seed))
                   if v is not None}
         if params:
             est.set_params(**params)
@@ -179,6 +182,14 @@ def load_estimator(spec: Any):
                             f"{type(spec).__name__}")
         return spec
     return resolve(spec)
+
+
+def fine_tunable(est: Any) -> Any:
+    """A new estimator whose ``fit`` fine-tunes from ``est``'s weights: a clone of a nape estimator with a start, one
+    started from ``est`` itself when it has none (pretrained in this process), a deep copy of anything else."""
+    if isinstance(est, (GennapeEstimator, BaggedEstimator)):
+        return clone(est) if est.pretrained is not None else type(est).from_pretrained(est)
+    return copy.deepcopy(est)
 
 
 def naslib_predictor_base() -> type | None:

@@ -23,6 +23,5 @@ def nape_to_graph(obj: Any, context: dict[str, Any]):
 @hookimpl
 def nape_op_mappings():
     """NNI modules the tracer keeps as single ops: AutoFormer's relative position table (a lookup of learned
-    embeddings sized from the input's shape, which fx cannot follow). Offered once AutoFormer's module is imported."""
-    autoformer = sys.modules.get("nni.nas.hub.pytorch.autoformer")
-    return {autoformer.RelativePosition2D: "embedding"} if autoformer is not None else None
+    embeddings sized from the input's shape, which fx cannot follow). Named, so NNI stays unimported."""
+    return {"nni.nas.hub.pytorch.autoformer.RelativePosition2D": "embedding"}

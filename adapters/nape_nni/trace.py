@@ -24,7 +24,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from nape_plugin.convert.opmap import op_mappings
+from nape_plugin.convert.opmap import module_mapping, op_mappings
 from nape_plugin.convert.trace import trace
 from nape_plugin.errors import TraceError
 from nape_plugin.graph import CompGraph
@@ -37,16 +37,16 @@ class _Tracer(fx.Tracer):
     NNI's ``_ListIdentity`` (a ``Cell``'s default preprocessor): an ``nn.Identity`` that passes a Python list through,
     which must be inlined for the cell's list operations to stay Python."""
 
-    def __init__(self, leaf_types: tuple[type, ...]):
+    def __init__(self, modules: dict):
         super().__init__()
         from nni.nas.nn.pytorch.cell import _ListIdentity
-        self.leaf_types = leaf_types
+        self.modules = modules
         self.inlined = (_ListIdentity,)
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         if isinstance(m, self.inlined):
             return False
-        return isinstance(m, self.leaf_types) or super().is_leaf_module(m, qualname)
+        return module_mapping(self.modules, type(m)) is not None or super().is_leaf_module(m, qualname)
 
 
 def _arg(node: fx.Node, pos: int, key: str, default: Any) -> Any:
@@ -157,24 +157,15 @@ def _concrete_args(module: nn.Module) -> dict[str, Any]:
     return {p.name: p.default for p in params[1:] if p.default is not inspect.Parameter.empty}
 
 
-def _has_mapping(cls: type) -> bool:
-    from .plugin import nape_op_mappings
-    return cls in (nape_op_mappings() or {})
-
-
 def trace_model(module: nn.Module, input_shape: Sequence[int], name: str | None = None) -> CompGraph:
     """The computation graph of a frozen NNI model (or any module built from NNI's modules)."""
     name = name or type(module).__name__
     modules, _, _ = op_mappings()
-    if any(type(m).__module__.startswith("nni.") and type(m) not in modules and _has_mapping(type(m))
-           for m in module.modules()):
-        op_mappings.cache_clear()          # NNI mappings offered since the table was built (plugin.py)
-        modules, _, _ = op_mappings()
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         with _traceable(module) as root:
-            tracer = _Tracer(tuple(modules))
+            tracer = _Tracer(modules)
             try:
                 graph = tracer.trace(root, concrete_args=_concrete_args(root) or None)
             except Exception as e:

@@ -1,18 +1,19 @@
 """``nape evaluate``: the evaluation protocols of docs/results.md for any estimator and benchmark family.
 
 * zero-shot: score every architecture of a family with a trained estimator.
-* few-shot: fine-tune on k labelled architectures of the family, test on the rest, over several seeds.
+* few-shot: fine-tune (a clone of) the estimator on k labelled architectures of the family, test on the rest, over
+  several seeds.
 * in-domain: train a fresh estimator (or any registered predictor) on n architectures, test on the rest.
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from sklearn.base import clone
 
 from .. import metrics
 from ..data import datasets
@@ -38,13 +39,13 @@ def zero_shot(est: Any, graphs: Sequence | PackedGraphs, y: np.ndarray) -> dict[
 
 def few_shot(est: Any, graphs: Sequence | PackedGraphs, y: np.ndarray, shots: int, seeds: Sequence[int],
              mode: str | None = None) -> dict[str, Any]:
-    """Fine-tune a copy of ``est`` on ``shots`` random graphs per seed, test on all the others."""
+    """Fine-tune a clone of ``est`` (from its start) on ``shots`` random graphs per seed, test on all the others."""
     packed = graphs if isinstance(graphs, PackedGraphs) else PackedGraphs(graphs)
     runs = []
     for seed in seeds:
         perm = np.random.default_rng(seed).permutation(len(y))
         train, test = perm[:shots], perm[shots:]
-        tuned = copy.deepcopy(est)
+        tuned = clone(est)
         t = time.perf_counter()
         tuned.fit(packed.subset(train), y[train], mode=mode)
         fit_s = time.perf_counter() - t

@@ -1,10 +1,10 @@
 """The ``nape`` command line.
 
-Each subcommand is an object (a module, or a class here) with ``add_arguments(parser)`` and ``run(args) -> int | None``;
-:data:`COMMANDS` lists them as ``(name, "module[:attribute]", help)``. Only the chosen subcommand's module is imported,
-so ``nape --help`` stays fast and one command's optional dependencies never break another. Adding a subcommand is a
-module with those two functions and one line in :data:`COMMANDS`. A :class:`~nape_plugin.errors.NapeError` prints a
-one-line message and exits with status 2.
+Each subcommand is an object (a module, or a class here) with ``add_arguments(parser)`` and ``run(args) -> int | None``,
+registered through the ``nape_register_commands`` hook as ``{name: Command("module[:attribute]", help)}``: the
+built-in ones by :mod:`nape_plugin.cli.builtin`, the adapters' (``naslib-eval``) by their plugins. Only the chosen
+subcommand's module is imported, so ``nape --help`` stays fast and one command's optional dependencies never break
+another. A :class:`~nape_plugin.errors.NapeError` prints a one-line message and exits with status 2.
 """
 from __future__ import annotations
 
@@ -15,23 +15,10 @@ import os
 import sys
 from typing import Any, Sequence
 
+from .. import plugins
 from .._version import __version__
 from ..errors import NapeError
 from ..utils import threads
-
-#: (name, "module[:attribute]", help) of every subcommand, in the order ``nape --help`` shows them.
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("demo", "nape_plugin.cli.demo", "score the shipped labelled sample with a pretrained model and plot it"),
-    ("predict", "nape_plugin.cli.predict:Predict", "predict the accuracy of architectures"),
-    ("evaluate", "nape_plugin.cli.evaluate", "zero-shot and few-shot metrics of a model on a benchmark family"),
-    ("finetune", "nape_plugin.cli.predict:Finetune", "fine-tune a pretrained model on labelled architectures"),
-    ("pretrain", "nape_plugin.cli.pretrain", "train an estimator from a config (reproduces the shipped models)"),
-    ("convert", "nape_plugin.cli.convert:Convert", "a network (space encoding, module factory, graph JSON) to a CG"),
-    ("plugins", "nape_plugin.cli.plugins:Plugins", "list plugins, where they come from, and what they register"),
-    ("search", "nape_plugin.cli.search:Search", "predictor-guided architecture search (regularised evolution)"),
-    ("surrogate", "nape_plugin.cli.search:Surrogate", "fit, apply and evaluate a registered surrogate predictor"),
-    ("naslib-eval", "nape_naslib.evaluate", "NASLib's predictor evaluation with the estimator (needs NASLib)"),
-)
 
 
 def _load(target: str) -> Any:
@@ -46,11 +33,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
                                      "performance estimator for NAS frameworks")
     parser.add_argument("--version", action="version", version=f"nape-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    chosen = next((a for a in argv if not a.startswith("-")), None)
-    for name, target, text in COMMANDS:
-        p = sub.add_parser(name, help=text, description=text)
+    chosen = _chosen(argv)
+    for name, spec in plugins.commands().items():
+        p = sub.add_parser(name, help=spec.help, description=spec.help)
         if name == chosen:
-            command = _load(target)
+            command = _load(spec.target)
             command.add_arguments(p)
             _add_threads(p)
             p.set_defaults(handler=command.run)
@@ -65,16 +52,28 @@ def _add_threads(parser: argparse.ArgumentParser) -> None:
         pass
 
 
+def _chosen(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _error(command: str | None, e: NapeError) -> int:
+    print(f"nape{f' {command}' if command else ''}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nape`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    try:
+        parser = build_parser(argv)           # collects the subcommands from the plugins, which may be broken
+    except NapeError as e:
+        return _error(_chosen(argv), e)
+    args = parser.parse_args(argv)
     try:
         with threads.limit(getattr(args, "threads", None)):
             return int(args.handler(args) or 0)
     except NapeError as e:
-        print(f"nape {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+        return _error(args.command, e)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:          # output piped into e.g. `head`, which stopped reading

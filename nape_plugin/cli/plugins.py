@@ -1,4 +1,4 @@
-"""``nape plugins``: every plugin, where it came from, its hooks, and the registries they fill."""
+"""``nape plugins``: every plugin, where it came from, its hooks, the registries they fill, and blocked names."""
 from __future__ import annotations
 
 import argparse
@@ -20,11 +20,12 @@ class Plugins:
         rows = plugins.describe()
         modules, functions, methods = op_mappings()
         registries = {"spaces": spaces.names(), "predictors": sorted(plugins.predictors()),
-                      "pretrained": sorted(plugins.pretrained()),
+                      "pretrained": sorted(plugins.pretrained()), "commands": list(plugins.commands()),
                       "op_mappings": {"module classes": len(modules), "functions": len(functions),
                                       "tensor methods": len(methods)}}
+        blocked = plugins.get_plugin_manager().blocked
         if args.json:
-            print(json.dumps({"plugins": rows, "registered": registries}, indent=2))
+            print(json.dumps({"plugins": rows, "registered": registries, "blocked": blocked}, indent=2))
             return 0
         for row in rows:
             print(f"{row['name']}  ({row['source']})")
@@ -33,9 +34,11 @@ class Plugins:
                 label = key.replace("_", " ") + ":"
                 print(f"    {label:<12} {', '.join(value) if isinstance(value, list) else value}")
         print()
-        for key in ("spaces", "predictors", "pretrained"):
+        for key in ("spaces", "predictors", "pretrained", "commands"):
             names = registries[key]
             print(f"{key} ({len(names)}): {', '.join(names) or 'none'}")
         counts = registries["op_mappings"]
         print(f"op mappings: {sum(counts.values())} ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+        if blocked:
+            print(f"blocked ({plugins.BLOCK_ENV}): {', '.join(blocked)}")
         return 0

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import ConversionError
 from ..graph.core import CompGraph
-from ..plugins.manager import hook
+from ..plugins.manager import get_plugin_manager
 
 
 def to_graph(obj: Any, **context: Any) -> CompGraph:
@@ -17,7 +17,7 @@ def to_graph(obj: Any, **context: Any) -> CompGraph:
     """
     if isinstance(obj, CompGraph):
         return obj
-    graph = hook().nape_to_graph(obj=obj, context=context)
+    graph = get_plugin_manager().to_graph(obj, context)
     if graph is None:
         raise ConversionError(
             f"no converter accepts {type(obj).__module__}.{type(obj).__qualname__}"

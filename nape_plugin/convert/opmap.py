@@ -2,8 +2,10 @@
 
 A mapping takes a :class:`Call` (what the tracer saw) and returns a :class:`~nape_plugin.graph.Node`. Plugins add their
 own through the ``nape_op_mappings`` hook; a mapping may also be a plain op name, which gives a node without kernel
-attributes. The tracer sets each node's ``params`` to the parameters the call really consumed (shared weights counted
-once), so mappings only need the op, shapes, kernel attributes and FLOPs.
+attributes. Module classes are keyed by qualified name (``"torch.nn.modules.conv.Conv2d"``), so a plugin can map a
+class of a framework it does not import, and a plugin's mapping replaces a built-in one however each names the class.
+The tracer sets each node's ``params`` to the parameters the call really consumed (shared weights counted once), so
+mappings only need the op, shapes, kernel attributes and FLOPs.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from ..errors import PluginError
 from ..graph.builder import IDENTITY, conv_node, global_pool_node, linear_node, norm_node, pool_node, simple_node
 from ..graph.core import Node, Shape
 from ..graph.ops import OP_INDEX
-from ..plugins.manager import DOCS, as_mapping, contributions, registry_cache
+from ..plugins.manager import DOCS, as_mapping, get_plugin_manager, registry_cache
 
 
 @dataclass(frozen=True)
@@ -307,24 +309,47 @@ def as_callable(mapping: Mapping) -> Callable[[Call], Node]:
     return op(mapping)
 
 
+def qualified_name(cls: type) -> str:
+    """``"module.QualName"`` of a class, as module mappings are keyed."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _entries(result: Any) -> list[tuple[Any, Callable[[Call], Node]]]:
+    """The ``(key, mapping function)`` pairs of one ``nape_op_mappings`` result, module classes by qualified name."""
+    pairs = []
+    for key, value in as_mapping("nape_op_mappings", result).items():
+        if not (callable(value) or value in OP_INDEX or value == IDENTITY):
+            raise PluginError(f"nape_op_mappings maps {key!r} to {value!r}, which is neither an op of "
+                              f"nape_plugin.graph.ops.VOCAB nor a function of a Call (see {DOCS})")
+        if isinstance(key, type):
+            key = qualified_name(key)
+        elif not (isinstance(key, str) or callable(key)):
+            raise PluginError(f"nape_op_mappings has key {key!r}; keys are module classes (or their qualified names), "
+                              f"functions or tensor-method names (see {DOCS})")
+        pairs.append((key, as_callable(value)))
+    return pairs
+
+
 @registry_cache
 def op_mappings() -> tuple[dict, dict, dict]:
-    """(module classes, functions, method names) -> mapping function, built-ins overridden by plugins."""
+    """(module classes by qualified name, functions, method names) -> mapping function; built-ins overridden by
+    plugins. A string key with a dot names a module class, one without names a tensor method."""
     modules: dict = {}
     functions: dict = {}
     methods: dict = {}
-    for plugin, result in contributions("nape_op_mappings"):
-        for key, value in as_mapping(plugin, "nape_op_mappings", result).items():
-            if not (callable(value) or value in OP_INDEX or value == IDENTITY):
-                raise PluginError(f"plugin {plugin!r}: nape_op_mappings maps {key!r} to {value!r}, which is neither "
-                                  f"an op of nape_plugin.graph.ops.VOCAB nor a function of a Call (see {DOCS})")
-            if isinstance(key, type):
-                modules[key] = as_callable(value)
-            elif isinstance(key, str):
-                methods[key] = as_callable(value)
-            elif callable(key):
-                functions[key] = as_callable(value)
-            else:
-                raise PluginError(f"plugin {plugin!r}: nape_op_mappings has key {key!r}; keys are module classes, "
-                                  f"functions or tensor-method names (see {DOCS})")
+    for key, mapping in get_plugin_manager().registry("nape_op_mappings", _entries).items():
+        if isinstance(key, str):
+            (modules if "." in key else methods)[key] = mapping
+        else:
+            functions[key] = mapping
     return modules, functions, methods
+
+
+def module_mapping(modules: dict, cls: type) -> Callable[[Call], Node] | None:
+    """The mapping of module class ``cls`` in ``modules`` (the first of :func:`op_mappings`): its own, else that of
+    its nearest mapped base class; None when neither is mapped."""
+    for base in cls.__mro__:
+        mapping = modules.get(qualified_name(base))
+        if mapping is not None:
+            return mapping
+    return None

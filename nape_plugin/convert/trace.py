@@ -25,7 +25,7 @@ from ..graph import ops as O
 from ..graph.builder import IDENTITY, simple_node, simplify
 from ..graph.core import CompGraph, Node
 from ..graph.ops import OP_INDEX
-from .opmap import Call, TensorArg, op_mappings
+from .opmap import Call, TensorArg, module_mapping, op_mappings
 
 __all__ = ["trace"]
 
@@ -33,15 +33,16 @@ __all__ = ["trace"]
 class _Tracer(fx.Tracer):
     """fx tracer that keeps every module class with an op mapping as one leaf call."""
 
-    def __init__(self, leaf_types: tuple[type, ...]):
+    def __init__(self, modules: dict):
         super().__init__()
-        self.leaf_types = leaf_types
+        self.modules = modules
         self._leaf: dict[type, bool] = {}
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         leaf = self._leaf.get(type(m))
         if leaf is None:
-            leaf = self._leaf[type(m)] = issubclass(type(m), self.leaf_types) or super().is_leaf_module(m, qualname)
+            leaf = self._leaf[type(m)] = module_mapping(self.modules, type(m)) is not None or \
+                super().is_leaf_module(m, qualname)
         return leaf
 
 
@@ -71,7 +72,7 @@ def trace(module: nn.Module, input_shape: Sequence[int], input_dtype: torch.dtyp
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
-        tracer = _Tracer(tuple(modules))
+        tracer = _Tracer(modules)
         if tracer.is_leaf_module(module, ""):      # a lone conv, norm ...: one op, as it would be inside a network
             module = _Root(module)
         try:
@@ -482,7 +483,7 @@ def _convert(graph: fx.Graph, root: nn.Module, values: dict[fx.Node, Any], input
             consts[n] = frozenset(param_ids)
             continue
         if op_kind == "call_module":
-            mapping = next((modules[t] for t in type(target).__mro__ if t in modules), None)
+            mapping = module_mapping(modules, type(target))
             label, call_name = type(target).__name__, str(n.target)
         elif op_kind == "call_function":
             mapping = functions.get(target)

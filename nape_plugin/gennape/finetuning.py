@@ -65,7 +65,7 @@ def tune_copy(est: GennapeEstimator, packed: PackedGraphs, y: np.ndarray, mode: 
         raise LabelError("all fine-tuning labels are equal; nothing to learn a ranking from")
     if mode == "auto":
         mode = "full"
-    torch.manual_seed(est.seed)
+    torch.manual_seed(est.random_state)
     device = torch.device(est.device)
     if getattr(est, "pretrained_", None) is None:
         est.pretrained_ = copy.deepcopy(est.model_).cpu()
@@ -121,7 +121,7 @@ def _fit_network(est: GennapeEstimator, model: GennapeModel, packed: PackedGraph
     model.train()
     train(trainable, range(len(packed)), packed.batch, step,
           epochs=est.finetune_epochs or {"adapter": 60, "full": 40}[mode], batch_size=min(32, len(packed)),
-          lr=est.lr * (0.3 if mode == "full" else 1.0), weight_decay=est.weight_decay, seed=est.seed,
+          lr=est.lr * (0.3 if mode == "full" else 1.0), weight_decay=est.weight_decay, seed=est.random_state,
           desc=f"fine-tune ({mode})", progress=est.progress)
     for p in model.parameters():
         p.requires_grad_(True)

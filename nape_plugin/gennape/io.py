@@ -53,6 +53,17 @@ def read(path: str | os.PathLike | io.BytesIO) -> dict[str, Any]:
     return blob
 
 
+def params(blob: dict[str, Any]) -> dict[str, Any]:
+    """The estimator parameters a blob stores (``seed`` in files written before it was named ``random_state``)."""
+    return {("random_state" if k == "seed" else k): v for k, v in blob["params"].items()}
+
+
+def saved_params(est: Any, *leave_out: str) -> dict[str, Any]:
+    """The parameters ``save`` writes: all but the start (``pretrained``; a loaded file is its own start) and
+    ``leave_out``."""
+    return {k: v for k, v in est.get_params(deep=False).items() if k not in ("pretrained", *leave_out)}
+
+
 def header(fmt: str) -> dict[str, Any]:
     """The marker and versions every file starts with."""
     return {"format": fmt, "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION}
@@ -63,7 +74,7 @@ def to_blob(est: GennapeEstimator, card: dict | None = None) -> dict[str, Any]:
     m = est.model_
     pre = getattr(est, "pretrained_", None)
     ensemble = getattr(est, "ensemble_", None)
-    blob = {**header(FORMAT), "nape_version": __version__, "params": est.get_params(),
+    blob = {**header(FORMAT), "nape_version": __version__, "params": saved_params(est),
             "adapter_width": m.adapter.embed_dim if m.adapter is not None else 0,
             "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}, "centers": est.centers_.cpu(),
             "pretrained_state_dict": None if pre is None else {k: v.cpu() for k, v in pre.state_dict().items()},
@@ -79,7 +90,7 @@ def to_blob(est: GennapeEstimator, card: dict | None = None) -> dict[str, Any]:
 
 def restore(est: GennapeEstimator, blob: dict[str, Any], path: Any = "<blob>") -> GennapeEstimator:
     """Give ``est`` (new, with the blob's parameters) the fitted state stored in ``blob``; returns it."""
-    params = est.get_params()
+    params = est.get_params(deep=False)
     model = GennapeModel.from_params(params)
     if blob["adapter_width"]:
         model.attach_adapter(blob["adapter_width"])

@@ -29,13 +29,13 @@ def pretrain(est: GennapeEstimator, labelled: PackedGraphs, y: np.ndarray, group
              unlabelled: PackedGraphs | None, checkpoint_dir: str | None) -> None:
     """Train ``est`` from scratch on ``(labelled, y)`` (``unlabelled`` graphs join the contrastive stage); sets its
     fitted state (``model_``, ``centers_``, ``scaler_``, ``size_stats_`` ...)."""
-    torch.manual_seed(est.seed)
+    torch.manual_seed(est.random_state)
     n = len(labelled)
     groups = [str(g) for g in groups] if groups is not None else ["train"] * n
     if len(groups) != n:
         raise LengthMismatchError(f"got {n} graphs but {len(groups)} groups; pass one family per graph")
     device = torch.device(est.device)
-    est.model_ = model = GennapeModel.from_params(est.get_params()).to(device)
+    est.model_ = model = GennapeModel.from_params(est.get_params(deep=False)).to(device)
     est.scaler_ = FamilyScaler(est.standardise, est.flops_aware)
     z = est.scaler_.fit_transform(y, groups, labelled.mflops)
     sizes = labelled.u[:, :2].numpy().astype(np.float64)
@@ -51,7 +51,7 @@ def pretrain(est: GennapeEstimator, labelled: PackedGraphs, y: np.ndarray, group
 
     def ck(stage: str) -> str | None:
         return None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"{stage}.pt")
-    run_key = json.dumps({**est.get_params(), "progress": None, "device": None, "n": n,
+    run_key = json.dumps({**est.get_params(deep=False), "progress": None, "device": None, "n": n,
                           "labels": float(np.round(z.sum(), 6))}, sort_keys=True)
 
     def check_run(state: dict) -> None:
@@ -59,7 +59,7 @@ def pretrain(est: GennapeEstimator, labelled: PackedGraphs, y: np.ndarray, group
             raise DataError(f"the checkpoints in {checkpoint_dir} belong to another training run (other "
                             "parameters or data); use a new --checkpoint-dir or delete it")
     if est.contrastive_epochs > 0:
-        gen = torch.Generator().manual_seed(est.seed + 1)
+        gen = torch.Generator().manual_seed(est.random_state + 1)
 
         def contrast(batch) -> Tensor:
             views = []
@@ -71,13 +71,13 @@ def pretrain(est: GennapeEstimator, labelled: PackedGraphs, y: np.ndarray, group
 
         train(list(model.encoder.parameters()) + list(model.project.parameters()), range(len(packed)),
               packed.batch, contrast, epochs=est.contrastive_epochs, batch_size=max(est.batch_size, 128),
-              lr=est.lr, weight_decay=est.weight_decay, seed=est.seed, desc="contrastive",
+              lr=est.lr, weight_decay=est.weight_decay, seed=est.random_state, desc="contrastive",
               progress=est.progress, checkpoint=ck("contrastive"),
               state=lambda: {"model": model.state_dict(), "run": run_key},
               load_state=lambda s: (check_run(s), model.load_state_dict(s["model"])))
     est.centers_ = cluster(est, packed, n, init=None)
 
-    drop_gen = torch.Generator().manual_seed(est.seed + 2)
+    drop_gen = torch.Generator().manual_seed(est.random_state + 2)
 
     def supervised(batch) -> Tensor:
         if est.op_dropout:
@@ -94,7 +94,7 @@ def pretrain(est: GennapeEstimator, labelled: PackedGraphs, y: np.ndarray, group
             est.centers_ = cluster(est, packed, n, init=est.centers_.cpu().numpy())
 
     train(model.parameters(), range(n), packed.batch, supervised, epochs=est.epochs, batch_size=est.batch_size,
-          lr=est.lr, weight_decay=est.weight_decay, seed=est.seed, desc="supervised", progress=est.progress,
+          lr=est.lr, weight_decay=est.weight_decay, seed=est.random_state, desc="supervised", progress=est.progress,
           checkpoint=ck("supervised"),
           state=lambda: {"model": model.state_dict(), "centers": est.centers_, "run": run_key},
           load_state=lambda s: (check_run(s), model.load_state_dict(s["model"]),
@@ -108,8 +108,8 @@ def cluster(est: GennapeEstimator, packed: PackedGraphs, n: int, init: np.ndarra
     device = next(est.model_.parameters()).device
     if est.num_heads == 1:
         return torch.zeros(1, est.embed_dim, device=device)
-    rng = np.random.default_rng(est.seed)
+    rng = np.random.default_rng(est.random_state)
     idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     base = embed_packed(est.model_, packed, idx, base_only=True)
-    centers, _ = fuzzy_cmeans(base, est.num_heads, est.fuzzifier, seed=est.seed, init=init)
+    centers, _ = fuzzy_cmeans(base, est.num_heads, est.fuzzifier, seed=est.random_state, init=init)
     return torch.tensor(centers, dtype=torch.float32, device=device)

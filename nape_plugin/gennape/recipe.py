@@ -191,10 +191,10 @@ def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root:
     torch.manual_seed(config["seed"])
     graphs, y, groups, record, held_out = labelled(config, root)
     extra, counts = unlabelled(config, progress)
-    est = GennapeEstimator(**{**config.get("estimator", {}), "seed": config["seed"], "progress": progress})
+    est = GennapeEstimator(**{**config.get("estimator", {}), "random_state": config["seed"], "progress": progress})
     if config.get("bagging"):
         bag = config["bagging"]
-        est = BaggedEstimator(est, bag["members"], bag.get("subsample"), seed=config["seed"])
+        est = BaggedEstimator(est, bag["members"], bag.get("subsample"), random_state=config["seed"])
     est.fit(graphs, y, groups=groups, unlabelled=extra, checkpoint_dir=checkpoint_dir)
     trained_on = {s["family"] for s in config["train"]}
     unseen = config.get("zero_shot", {f: None for f in datasets.families() if f not in trained_on})

@@ -1,8 +1,13 @@
 """The plugin manager: built-in plugins first, then third-party ones from the ``nape_plugin`` entry-point group.
 
-Set ``NAPE_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point discovery (built-ins still load). Register a plugin at run
-time (a notebook, a test) with :func:`register`. The registries (op mappings, predictors, pretrained models) are
-collected per plugin so that a broken entry names the plugin that made it.
+Set ``NAPE_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point discovery (built-ins still load), or
+``NAPE_BLOCK_PLUGINS=name,other`` to block single plugins by the names ``nape plugins`` lists. Register a plugin at
+run time (a notebook, a test) with :func:`register`.
+
+Every hook is called through the manager's hook relay, so hook wrappers and pluggy's tracing see every call. The
+registries (spaces, op mappings, predictors, pretrained models, commands) merge their hook's results by one rule,
+:meth:`PluginManager.registry`: built-in entries first, then each plugin's in registration order, a later entry
+replacing an earlier one of the same name (so a third-party plugin overrides a built-in one).
 """
 from __future__ import annotations
 
@@ -12,31 +17,38 @@ import inspect
 import os
 from functools import lru_cache
 from importlib.metadata import entry_points
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, TypeVar
 
 import pluggy
 
 from ..errors import PluginError, UnknownNameError
 from . import hookspecs
+from .hookspecs import Command
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph.core import CompGraph
 
 ENTRY_POINT_GROUP = "nape_plugin"
 DISABLE_AUTOLOAD_ENV = "NAPE_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_ENV = "NAPE_BLOCK_PLUGINS"
 #: The built-in plugins, registered first and by name: each lives in the layer whose behaviour it adds, so the host
 #: imports none of them.
 BUILTIN_PLUGINS = ("nape_plugin.convert.builtin", "nape_plugin.spaces.builtin", "nape_plugin.predictors.builtin",
-                   "nape_plugin.gennape.builtin")
+                   "nape_plugin.gennape.builtin", "nape_plugin.cli.builtin")
 HOOK_PREFIX = "nape_"
 HOOKS: tuple[str, ...] = tuple(sorted(n for n in vars(hookspecs) if n.startswith(HOOK_PREFIX)))
 DOCS = "docs/plugin_hooks.md"
 
 _manager: PluginManager | None = None
 _CACHES: list[Callable[[], None]] = []
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 T = TypeVar("T")
 
 
 class PluginManager(pluggy.PluginManager):
-    """A pluggy manager that also takes unmarked ``nape_*`` functions as hook implementations and remembers where
-    each plugin came from."""
+    """A pluggy manager that also takes unmarked ``nape_*`` functions as hook implementations, remembers where each
+    plugin came from, and merges the registry hooks' results by one rule."""
 
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
@@ -54,6 +66,8 @@ class PluginManager(pluggy.PluginManager):
 
     def add(self, plugin: object, name: str, source: str) -> None:
         """Validate and register ``plugin``; a bad one raises PluginError and leaves the manager as it was."""
+        if self.is_blocked(name):
+            raise PluginError(f"plugin {name!r} is blocked ({BLOCK_ENV}); remove it from that list to register it")
         self._validate(plugin, name)
         try:
             self.register(plugin, name=name)
@@ -87,12 +101,88 @@ class PluginManager(pluggy.PluginManager):
         except pluggy.PluginValidationError as e:
             raise PluginError(f"{e}; fix the hook implementation's name or signature (see {DOCS})") from None
 
+    @property
+    def blocked(self) -> list[str]:
+        """Names blocked from registering."""
+        return [name for name, plugin in self.list_name_plugin() if plugin is None]
 
-def build_manager(autoload: bool | None = None) -> PluginManager:
-    """A new manager: built-ins, then (unless ``autoload`` is False or the environment disables it) entry points."""
+    # ------------------------------------------------------------------------------------------ hook calls
+    def to_graph(self, obj: Any, context: dict[str, Any]) -> CompGraph | None:
+        """The ``nape_to_graph`` hook: the first converter's graph of ``obj``, or None when no converter takes it."""
+        return self.hook.nape_to_graph(obj=obj, context=context)
+
+    def registry(self, hook_name: str, entries: Callable[[Any], Iterable[tuple[K, V]]]) -> dict[K, V]:
+        """Call the argument-free registry hook ``hook_name`` and merge its results into one dict.
+
+        ``entries(result)`` gives the ``(name, value)`` pairs of one implementation's result, or raises PluginError
+        when the result is malformed; the error then names the plugin that returned it. Built-in results come first,
+        then the plugins' in registration order, and a later pair replaces an earlier one with the same name.
+        """
+        try:
+            results = getattr(self.hook, hook_name)()
+        except PluginError:
+            raise
+        except Exception as e:
+            raise PluginError(f"plugin {self._culprit(hook_name, lambda _: False)!r}: {hook_name} raised "
+                              f"{type(e).__name__}: {e}") from e
+        merged: dict[K, V] = {}
+        for result in reversed(results):      # pluggy calls the last registered first, the trylast built-ins last
+            try:
+                merged.update(entries(result))
+            except PluginError as e:
+                raise PluginError(f"plugin {self._culprit(hook_name, lambda r: _malformed(entries, r))!r}: "
+                                  f"{e}") from None
+        return merged
+
+    def contributions(self, hook_name: str) -> Iterator[tuple[str, Any]]:
+        """``(plugin name, result)`` per plugin implementing ``hook_name`` (argument-free), built-ins first: each
+        plugin's implementations called alone, through pluggy, with that plugin's own wrappers."""
+        for name in self._implementers(hook_name):
+            for result in reversed(self._alone(hook_name, name)()):
+                yield name, result
+
+    def _implementers(self, hook_name: str) -> list[str]:
+        impls = getattr(self.hook, hook_name).get_hookimpls()
+        return list(dict.fromkeys(i.plugin_name for i in impls if not (i.hookwrapper or i.wrapper)))
+
+    def _alone(self, hook_name: str, name: str) -> Any:
+        others = [plugin for other, plugin in self.list_name_plugin() if plugin is not None and other != name]
+        return self.subset_hook_caller(hook_name, remove_plugins=others)
+
+    def _culprit(self, hook_name: str, malformed: Callable[[Any], bool]) -> str:
+        """The plugin whose implementation of ``hook_name`` raises, or returns a result ``malformed`` rejects."""
+        names = self._implementers(hook_name)
+        for name in names:
+            try:
+                if any(malformed(r) for r in self._alone(hook_name, name)()):
+                    return name
+            except Exception:
+                return name
+        return " or ".join(names)              # a hook wrapper changed the result
+
+
+def _malformed(entries: Callable[[Any], Iterable[Any]], result: Any) -> bool:
+    try:
+        list(entries(result))
+    except PluginError:
+        return True
+    return False
+
+
+def blocked_by_environment() -> list[str]:
+    """The plugin names ``$NAPE_BLOCK_PLUGINS`` lists (comma-separated)."""
+    return [name.strip() for name in os.environ.get(BLOCK_ENV, "").split(",") if name.strip()]
+
+
+def build_manager(autoload: bool | None = None, blocked: Iterable[str] | None = None) -> PluginManager:
+    """A new manager: built-ins, then (unless ``autoload`` is False or the environment disables it) entry points;
+    plugins named in ``blocked`` (default: ``$NAPE_BLOCK_PLUGINS``) are not registered."""
     pm = PluginManager()
+    for name in blocked_by_environment() if blocked is None else blocked:
+        pm.set_blocked(name)
     for name in BUILTIN_PLUGINS:
-        pm.add(importlib.import_module(name), name, "built-in")
+        if not pm.is_blocked(name):
+            pm.add(importlib.import_module(name), name, "built-in")
     if autoload is None:
         autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() in ("", "0", "false", "no")
     if autoload:
@@ -105,7 +195,8 @@ def build_manager(autoload: bool | None = None) -> PluginManager:
             except Exception as e:
                 raise PluginError(
                     f"cannot load plugin {ep.name!r} ({ep.value}) of {dist}: {type(e).__name__}: {e}. Fix or "
-                    f"uninstall that package, or set {DISABLE_AUTOLOAD_ENV}=1 to skip third-party plugins") from None
+                    f"uninstall that package, or block it with {BLOCK_ENV}={ep.name} (or skip every third-party "
+                    f"plugin with {DISABLE_AUTOLOAD_ENV}=1)") from None
             pm.add(plugin, ep.name, f"entry point {ep.name} = {ep.value} of {dist}")
     pm.check()
     return pm
@@ -117,11 +208,6 @@ def get_plugin_manager() -> PluginManager:
     if _manager is None:
         _manager = build_manager()
     return _manager
-
-
-def hook() -> Any:
-    """The hook relay; call hooks by keyword: ``hook().nape_to_graph(obj=..., context=...)``."""
-    return get_plugin_manager().hook
 
 
 def register(plugin: object, name: str | None = None) -> str:
@@ -162,51 +248,47 @@ def _refresh() -> None:
         clear()
 
 
-def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
-    """``(plugin name, result)`` of each implementation of an argument-free registry hook, built-ins first."""
-    caller = getattr(hook(), hook_name)
-    for impl in caller.get_hookimpls():
-        if impl.hookwrapper or impl.wrapper:
-            continue
-        try:
-            result = impl.function()
-        except PluginError:
-            raise
-        except Exception as e:
-            raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} raised {type(e).__name__}: {e}") from e
-        if result is not None:
-            yield impl.plugin_name, result
+def as_mapping(hook_name: str, result: Any) -> dict:
+    """A registry hook's result as a dict, or a PluginError saying a mapping was expected."""
+    if not isinstance(result, Mapping):
+        raise PluginError(f"{hook_name} returned {type(result).__name__}, expected a mapping (see {DOCS})")
+    return dict(result)
 
 
-def as_mapping(plugin: str, hook_name: str, result: Any) -> dict:
-    try:
-        return dict(result)
-    except (TypeError, ValueError):
-        raise PluginError(f"plugin {plugin!r}: {hook_name} returned {type(result).__name__}, expected a mapping "
-                          f"(see {DOCS})") from None
-
-
-def _registry(hook_name: str, what: str) -> dict[str, Callable[..., Any]]:
-    merged: dict[str, Callable[..., Any]] = {}
-    for plugin, result in contributions(hook_name):
-        for key, value in as_mapping(plugin, hook_name, result).items():
-            if not isinstance(key, str) or not callable(value):
-                raise PluginError(f"plugin {plugin!r}: {hook_name} maps {key!r} to {value!r}; expected "
-                                  f"{{name: {what}}} with string names and callable values (see {DOCS})")
-            merged[key] = value
-    return merged
+def _named(hook_name: str, what: str, values: str, valid: Callable[[Any], bool]
+           ) -> Callable[[Any], Iterable[tuple[str, Any]]]:
+    """Entries of a ``{name: what}`` registry whose names are strings and whose values (``values``) pass ``valid``."""
+    def entries(result: Any) -> Iterable[tuple[str, Any]]:
+        pairs = as_mapping(hook_name, result).items()
+        for key, value in pairs:
+            if not isinstance(key, str) or not valid(value):
+                raise PluginError(f"{hook_name} maps {key!r} to {value!r}; expected {{name: {what}}} with string "
+                                  f"names and {values} values (see {DOCS})")
+        return pairs
+    return entries
 
 
 @registry_cache
 def predictors() -> dict[str, Callable[..., Any]]:
     """``{name: factory}`` of every registered predictor."""
-    return _registry("nape_register_predictors", "factory")
+    return get_plugin_manager().registry(
+        "nape_register_predictors", _named("nape_register_predictors", "factory", "callable", callable))
 
 
 @registry_cache
 def pretrained() -> dict[str, Callable[[], Any]]:
     """``{name: loader}`` of every registered pretrained estimator."""
-    return _registry("nape_register_pretrained", "loader")
+    return get_plugin_manager().registry(
+        "nape_register_pretrained", _named("nape_register_pretrained", "loader", "callable", callable))
+
+
+@registry_cache
+def commands() -> dict[str, Command]:
+    """``{name: Command}`` of every ``nape`` subcommand, built-in ones first."""
+    return get_plugin_manager().registry(
+        "nape_register_commands",
+        _named("nape_register_commands", "Command", "nape_plugin.plugins.Command",
+               lambda v: isinstance(v, Command)))
 
 
 def get_predictor(name: str, **kwargs: Any) -> Any:
@@ -217,18 +299,27 @@ def get_predictor(name: str, **kwargs: Any) -> Any:
     return registry[name](**kwargs)
 
 
+#: What ``describe`` reports for each registry hook: (key, summary of one plugin's result).
+_SUMMARIES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "nape_register_spaces": ("spaces", lambda r: sorted(getattr(s, "name", repr(s)) for s in r)),
+    "nape_register_predictors": ("predictors", lambda r: sorted(as_mapping("nape_register_predictors", r))),
+    "nape_register_pretrained": ("pretrained", lambda r: sorted(as_mapping("nape_register_pretrained", r))),
+    "nape_register_commands": ("commands", lambda r: list(as_mapping("nape_register_commands", r))),
+    "nape_op_mappings": ("op_mappings", lambda r: len(as_mapping("nape_op_mappings", r))),
+}
+
+
 def describe() -> list[dict[str, Any]]:
     """One row per registered plugin, in registration order: its name, where it came from, the hooks it
     implements, and what it contributes to each registry."""
     pm = get_plugin_manager()
     provides: dict[str, dict[str, Any]] = {name: {} for name in pm.sources}
-    for plugin, result in contributions("nape_register_spaces"):
-        provides[plugin]["spaces"] = sorted(getattr(s, "name", repr(s)) for s in result)
-    for hook_name, key in (("nape_register_predictors", "predictors"), ("nape_register_pretrained", "pretrained")):
-        for plugin, result in contributions(hook_name):
-            provides[plugin][key] = sorted(as_mapping(plugin, hook_name, result))
-    for plugin, result in contributions("nape_op_mappings"):
-        provides[plugin]["op_mappings"] = len(as_mapping(plugin, "nape_op_mappings", result))
+    for hook_name, (key, summary) in _SUMMARIES.items():
+        for plugin, result in pm.contributions(hook_name):
+            try:
+                provides[plugin][key] = summary(result)
+            except PluginError as e:
+                raise PluginError(f"plugin {plugin!r}: {e}") from None
     rows = []
     for name, source in pm.sources.items():
         hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or [])

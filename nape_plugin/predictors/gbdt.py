@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import EmptyBatchError, NotFittedError, UnknownNameError
 from ..graph.core import CompGraph, Node
 from ..graph.ops import VOCAB
-from ..utils.validation import check_labels, normal_scores
+from ..utils.validation import check_labels, check_not_sparse, normal_scores
 
 #: Ops counted one by one (everything but the graph's own input and output nodes).
 COUNTED_OPS: tuple[str, ...] = tuple(op for op in VOCAB if op not in ("input", "output"))
@@ -155,6 +155,7 @@ def graph_features(g: CompGraph) -> np.ndarray:
 def as_graphs(items: Iterable[Any], **context: Any) -> list[CompGraph]:
     """``items`` as computation graphs (anything :func:`nape_plugin.to_graph` accepts; ``context`` goes to it)."""
     from ..convert.api import to_graph
+    check_not_sparse(items)
     graphs = [to_graph(x, **context) for x in items]
     if not graphs:
         raise EmptyBatchError("got no architectures; pass a non-empty list of graphs, modules or encodings")

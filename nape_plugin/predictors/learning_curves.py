@@ -41,7 +41,10 @@ def arch_features(graphs: Sequence[Any], **context: Any) -> np.ndarray:
 
 
 def _check_curves(curves: Any) -> np.ndarray:
-    c = np.asarray(curves, dtype=np.float64)
+    c = np.asarray(curves)
+    if np.iscomplexobj(c):
+        raise DataError("Complex data not supported: curves must be real validation accuracies")
+    c = c.astype(np.float64)
     if c.ndim == 1:
         c = c[:, None]
     if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
@@ -119,7 +122,7 @@ class LearningCurvePredictor(RegressorMixin, BaseEstimator):
         if len(X) < 2 * max(self.cv, 2):
             raise DataError(f"LearningCurvePredictor needs at least {2 * max(self.cv, 2)} complete runs for its "
                             f"{self.cv}-fold search, got {len(X)}")
-        self.k_ = _check_curves(curves).shape[1]
+        self.k_ = self.n_features_in_ = _check_curves(curves).shape[1]
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_scale_
         est, space = _search_space(self.model)

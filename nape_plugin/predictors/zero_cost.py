@@ -28,9 +28,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import Tags
 from torch import nn
 
-from ..errors import ConversionError, UnknownNameError
+from ..errors import ConversionError, EmptyBatchError, UnknownNameError
 from ..graph.core import CompGraph
-from ..utils.validation import check_labels
+from ..utils.validation import check_labels, check_not_sparse
 
 #: Every proxy :func:`compute` knows.
 PROXIES: tuple[str, ...] = ("synflow", "nwot", "jacov", "grad_norm", "snip", "flops", "params")
@@ -160,18 +160,19 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
     """A zero-cost proxy as a predictor: ``predict`` needs no training.
 
     Items are ``torch.nn.Module`` objects (pass ``input_shape``), architectures of ``space`` (their reference module
-    is built under ``seed``, so scores are reproducible), or, for ``flops``/``params`` only, computation graphs.
+    is built under ``random_state``, which also draws the random batch, so scores are reproducible), or, for
+    ``flops``/``params`` only, computation graphs.
     ``fit(items, y)`` is optional: it fits ``y ~ a * proxy + b`` by least squares so that ``predict`` answers in the
     units of ``y`` (the ranking does not change).
     """
 
     def __init__(self, proxy: str = "synflow", space: Any = None, input_shape: Sequence[int] | None = None,
-                 batch_size: int = 64, seed: int = 0, device: str = "cpu"):
+                 batch_size: int = 64, random_state: int = 0, device: str = "cpu"):
         self.proxy = proxy
         self.space = space
         self.input_shape = input_shape
         self.batch_size = batch_size
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
 
     def __sklearn_tags__(self) -> Tags:
@@ -198,20 +199,24 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
         if isinstance(item, nn.Module):
             if self.input_shape is None:
                 raise ConversionError("scoring a torch.nn.Module needs input_shape=(C, H, W)")
-            return compute(item, self.input_shape, [self.proxy], self.batch_size, self.seed,
+            return compute(item, self.input_shape, [self.proxy], self.batch_size, self.random_state,
                            device=self.device)[self.proxy]
         if space is None:
             raise ConversionError(f"cannot score {type(item).__name__}: pass torch.nn.Module objects with "
                                   "input_shape=..., or set space=<name> to score architecture encodings")
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.random_state)
             model = space.build(item)
-        return compute(model, space.input_shape, [self.proxy], self.batch_size, self.seed,
+        return compute(model, space.input_shape, [self.proxy], self.batch_size, self.random_state,
                        device=self.device)[self.proxy]
 
     def scores(self, items: Iterable[Any]) -> np.ndarray:
         """The raw proxy value of each item (NaN where it is undefined, e.g. the output ignores the input)."""
-        return np.array([self._one(it) for it in items], dtype=np.float64)
+        check_not_sparse(items)
+        values = np.array([self._one(it) for it in items], dtype=np.float64)
+        if not len(values):
+            raise EmptyBatchError("got no architectures; pass a non-empty list of modules, graphs or encodings")
+        return values
 
     def fit(self, items: Sequence[Any], y: Any) -> ZeroCostProxy:
         """Calibrate ``predict`` to the units of ``y`` by a least-squares line on the proxy; returns self."""

@@ -5,22 +5,26 @@ TransNAS-Bench-101 spaces, the Once-for-All spaces and nb_macro (NAS-Bench-Macro
 """
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 from ..errors import PluginError, UnknownNameError
-from ..plugins import hook, registry_cache
+from ..plugins import get_plugin_manager, registry_cache
 from .base import SearchSpace, as_rng
 
 __all__ = ["SearchSpace", "get", "names", "as_rng"]
 
 
+def _entries(result: Any) -> Iterable[tuple[str, SearchSpace]]:
+    spaces = list(result) if isinstance(result, Iterable) else [result]
+    for space in spaces:
+        if not isinstance(space, SearchSpace) or not space.name:
+            raise PluginError(f"nape_register_spaces returned {space!r}; expected named SearchSpace instances")
+    return [(space.name, space) for space in spaces]
+
+
 @registry_cache
 def _registry() -> dict[str, SearchSpace]:
-    spaces: dict[str, SearchSpace] = {}
-    for result in reversed(hook().nape_register_spaces()):   # built-ins first, plugins override
-        for space in result or ():
-            if not isinstance(space, SearchSpace) or not space.name:
-                raise PluginError(f"nape_register_spaces returned {space!r}; expected named SearchSpace instances")
-            spaces[space.name] = space
-    return spaces
+    return get_plugin_manager().registry("nape_register_spaces", _entries)
 
 
 def names() -> list[str]:

@@ -31,6 +31,8 @@ class SearchSpace(ABC):
     num_classes: int = 10
     #: Encoding formats :meth:`encode` can emit.
     formats: tuple[str, ...] = ()
+    #: Those of :attr:`formats` that :meth:`parse` cannot read back (a hash names an architecture only in a table).
+    one_way_formats: tuple[str, ...] = ()
     #: Tasks the benchmark trained every architecture on, each with its own network (e.g. TransNAS-Bench-101's);
     #: empty for single-task spaces.
     tasks: tuple[str, ...] = ()

@@ -368,6 +368,7 @@ class NB101Space(SearchSpace):
     input_shape = (3, 32, 32)
     num_classes = 10
     formats = ("spec", "matrix_ops", "json", "naslib", "nni", "hash")
+    one_way_formats = ("hash",)
 
     # ---------------------------------------------------------------------------------------------- encodings
     def parse(self, arch: Any) -> NB101Spec:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
-from ..errors import LabelError, LengthMismatchError
+from ..errors import ConversionError, LabelError, LengthMismatchError
 
 
 def check_labels(y: Any, n: int, items: str = "graphs") -> np.ndarray:
@@ -31,3 +31,11 @@ def normal_scores(y: Any) -> np.ndarray:
     share their average rank). Robust to the few diverged training runs NAS benchmarks contain."""
     y = np.asarray(y, dtype=np.float64)
     return stats.norm.ppf((stats.rankdata(y) - 0.5) / len(y))
+
+
+def check_not_sparse(items: Any, what: str = "architectures") -> None:
+    """A ConversionError for a scipy sparse matrix passed where a list of ``what`` belongs (its rows are no
+    architectures, and iterating one gives rows of the matrix)."""
+    if sparse.issparse(items):
+        raise ConversionError(f"got a sparse matrix of shape {items.shape}; sparse input is not supported: pass a list "
+                              f"of {what} (computation graphs, or objects nape.to_graph converts)")

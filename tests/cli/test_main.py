@@ -10,7 +10,7 @@ from torch import nn
 
 import nape_plugin as nape
 from nape_plugin import plugins
-from nape_plugin.cli.main import COMMANDS, _load, build_parser, main
+from nape_plugin.cli.main import _load, build_parser, main
 from nape_plugin.convert.opmap import op_mappings
 from nape_plugin.plugins import manager
 from tests.plugins.test_hookspecs import SpacePlugin  # a small search space registered as a plugin
@@ -77,23 +77,25 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
     assert exit_.value.code == 0
-    for name, _, text in COMMANDS:
-        assert name in out and text in out
+    for name, command in plugins.commands().items():
+        assert name in out and command.help in out
 
 
 def test_every_command_target_has_add_arguments_and_run():
-    for name, target, _ in COMMANDS:
-        command = _load(target)
+    commands = plugins.commands()
+    assert list(commands)[:3] == ["demo", "predict", "evaluate"] and "naslib-eval" in commands
+    for name, spec in commands.items():
+        command = _load(spec.target)
         assert callable(command.add_arguments) and callable(command.run), name
         parser = build_parser([name])
         (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        assert set(sub.choices) == {n for n, _, _ in COMMANDS}
+        assert set(sub.choices) == set(commands)
         assert sub.choices[name].get_default("handler") == command.run, name
         others = [p for n, p in sub.choices.items() if n != name]
         assert all(p.get_default("handler") is None for p in others), "only the chosen command is loaded"
 
 
-@pytest.mark.parametrize("command", [name for name, _, _ in COMMANDS])
+@pytest.mark.parametrize("command", sorted(plugins.commands()))
 def test_every_option_of_every_command_has_help(command):
     parser = build_parser([command])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
@@ -226,7 +228,8 @@ def test_plugins_json(capsys):
     data = json.loads(out)
     assert code == 0 and data["plugins"] == plugins.describe()
     assert data["registered"]["spaces"] == nape.spaces.names()
-    assert set(data["registered"]) == {"spaces", "predictors", "pretrained", "op_mappings"}
+    assert set(data["registered"]) == {"spaces", "predictors", "pretrained", "commands", "op_mappings"}
+    assert data["registered"]["commands"] == list(plugins.commands()) and data["blocked"] == []
 
 
 def test_a_broken_plugin_is_reported_without_traceback(capsys, tmp_path, monkeypatch):

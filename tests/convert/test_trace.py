@@ -384,7 +384,7 @@ CASES = [
 def _fx_targets(module: nn.Module) -> set:
     from nape_plugin.convert.opmap import op_mappings
     from nape_plugin.convert.trace import _Tracer
-    graph = _Tracer(tuple(op_mappings()[0])).trace(module)
+    graph = _Tracer(op_mappings()[0]).trace(module)
     out = set()
     for n in graph.nodes:
         if n.op == "call_module":

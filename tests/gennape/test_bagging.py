@@ -24,11 +24,11 @@ def data():
 def bag(data):
     graphs, y = data
     base = GennapeEstimator(**{**SMALL, "epochs": 4, "contrastive_epochs": 0})
-    return BaggedEstimator(base, n_members=2, subsample=30, seed=3).fit(graphs[:50], y[:50])
+    return BaggedEstimator(base, n_members=2, subsample=30, random_state=3).fit(graphs[:50], y[:50])
 
 
 def test_members_get_their_own_seed_and_subsample(bag):
-    assert [m.seed for m in bag.estimators_] == [3, 4]
+    assert [m.random_state for m in bag.estimators_] == [3, 4]
     assert bag._rows(50, 0).tolist() != bag._rows(50, 1).tolist() and len(bag._rows(50, 0)) == 30
     assert len(BaggedEstimator(subsample=0.5)._rows(10, 0)) == 5 and BaggedEstimator()._rows(4, 0).tolist() == [0, 1, 2, 3]
 
@@ -45,14 +45,16 @@ def test_prediction_is_the_members_mean(bag, data):
 
 def test_finetuning_tunes_every_member_and_saving_round_trips(bag, data, tmp_path):
     graphs, y = data
-    tuned = copy.deepcopy(bag).fit(graphs[50:65], y[50:65] / 100, mode="heads")
+    tuned = BaggedEstimator.from_pretrained(bag).fit(graphs[50:65], y[50:65] / 100, mode="heads")
     assert tuned.family_ == "target" and tuned.finetune_mode_ == "heads" and bag.family_ is None
     assert abs(tuned.predict(graphs[65:]).mean() - (y[65:] / 100).mean()) < 0.1
     tuned.save(tmp_path / "bag.pt", card={"name": "bag"})
     again = nape.load(tmp_path / "bag.pt")
     assert isinstance(again, BaggedEstimator) and again.card_ == {"name": "bag"}
     np.testing.assert_allclose(again.predict(graphs[65:]), tuned.predict(graphs[65:]), rtol=1e-6)
-    assert clone(again).get_params()["n_members"] == 2
+    assert clone(again).get_params()["n_members"] == 2 and clone(again).pretrained == str(tmp_path / "bag.pt")
+    refit = clone(again).fit(graphs[50:65], y[50:65] / 100, mode="heads")       # from the file's start members
+    np.testing.assert_allclose(refit.predict(graphs[65:]), tuned.predict(graphs[65:]), rtol=1e-6)
 
 
 def test_unfitted_ensemble_says_so():

@@ -48,6 +48,11 @@ def trained(data):
     return GennapeEstimator(**SMALL).fit(graphs[:60], y[:60], groups=["chain"] * 60)
 
 
+def start(est: GennapeEstimator) -> GennapeEstimator:
+    """An estimator that fine-tunes from ``est``'s weights."""
+    return GennapeEstimator.from_pretrained(est)
+
+
 def test_learns_a_structural_target(trained, data):
     graphs, y = data
     assert metrics.spearman(y[60:], trained.predict(graphs[60:])) > 0.7
@@ -73,14 +78,14 @@ def test_predict_accepts_encodings_through_to_graph(trained):
 def test_training_is_deterministic_under_a_seed(data):
     graphs, y = data
     params = {**SMALL, "epochs": 2}
-    a = GennapeEstimator(**params, seed=5).fit(graphs[:30], y[:30]).predict(graphs[40:50])
-    b = GennapeEstimator(**params, seed=5).fit(graphs[:30], y[:30]).predict(graphs[40:50])
+    a = GennapeEstimator(**params, random_state=5).fit(graphs[:30], y[:30]).predict(graphs[40:50])
+    b = GennapeEstimator(**params, random_state=5).fit(graphs[:30], y[:30]).predict(graphs[40:50])
     np.testing.assert_array_equal(a, b)
 
 
 def test_sklearn_conventions(trained):
     params = trained.get_params()
-    assert params["width"] == 16 and params["num_heads"] == 2
+    assert params["width"] == 16 and params["num_heads"] == 2 and params["pretrained"] is None
     fresh = clone(trained)
     assert fresh.get_params() == params and not hasattr(fresh, "model_")
     fresh.set_params(width=8)
@@ -90,7 +95,7 @@ def test_sklearn_conventions(trained):
 @pytest.mark.parametrize("mode", ["rescale", "heads", "adapter", "full"])
 def test_finetune_modes_move_predictions_to_target_units(trained, data, mode):
     graphs, y = data
-    est = copy.deepcopy(trained)
+    est = start(trained)
     target = y[60:80] / 100.0           # a new family in other units
     est.fit(graphs[60:80], target, mode=mode)
     assert est.finetune_mode_ == mode
@@ -101,7 +106,7 @@ def test_finetune_modes_move_predictions_to_target_units(trained, data, mode):
 
 def test_auto_finetune_tunes_the_whole_network(trained, data):
     graphs, y = data
-    est = copy.deepcopy(trained).fit(graphs[:20], y[:20])
+    est = start(trained).fit(graphs[:20], y[:20])
     assert est.finetune_mode_ == "full"
 
 
@@ -111,7 +116,8 @@ def test_save_and_load_round_trip(trained, data, tmp_path):
     trained.save(path, card={"note": "test"})
     again = nape.load(path)
     np.testing.assert_allclose(again.predict(graphs[:10]), trained.predict(graphs[:10]), rtol=1e-6)
-    assert again.card_ == {"note": "test"} and again.get_params() == trained.get_params()
+    assert again.card_ == {"note": "test"} and again.pretrained == str(path.resolve())
+    assert again.set_params(pretrained=None).get_params() == trained.get_params()
 
 
 def test_errors_name_the_problem(trained, data, tmp_path):
@@ -141,7 +147,7 @@ def test_errors_name_the_problem(trained, data, tmp_path):
 
 def test_finetuned_ensemble_is_weighted_by_kendall_tau_and_survives_save(trained, data, tmp_path):
     graphs, y = data
-    est = copy.deepcopy(trained).fit(graphs[60:90], y[60:90], mode="heads")
+    est = start(trained).fit(graphs[60:90], y[60:90], mode="heads")
     e = est.ensemble_
     assert e["members"] == ["zero-shot", "size", "fine-tuned"]
     assert np.isclose(e["weights"].sum(), 1.0) and (e["weights"] >= 0).all()
@@ -155,31 +161,32 @@ def test_finetuned_ensemble_is_weighted_by_kendall_tau_and_survives_save(trained
 
 def test_each_fit_finetunes_the_pretrained_weights_afresh(trained, data):
     graphs, y = data
-    once = copy.deepcopy(trained).fit(graphs[60:80], y[60:80], mode="heads")
-    twice = copy.deepcopy(trained).fit(graphs[80:100], y[80:100], mode="heads").fit(graphs[60:80], y[60:80],
-                                                                                   mode="heads")
+    once = start(trained).fit(graphs[60:80], y[60:80], mode="heads")
+    twice = start(trained).fit(graphs[80:100], y[80:100], mode="heads").fit(graphs[60:80], y[60:80], mode="heads")
     np.testing.assert_allclose(once.predict(graphs[:10]), twice.predict(graphs[:10]), rtol=1e-6)
 
 
 def test_finetuning_rejects_constant_labels(trained, data):
     graphs, _ = data
     with pytest.raises(LabelError, match="all fine-tuning labels are equal"):
-        copy.deepcopy(trained).fit(graphs[:5], [1.0] * 5)
+        start(trained).fit(graphs[:5], [1.0] * 5)
 
 
 def test_pretraining_on_free_statistics_becomes_the_start_of_every_fit(trained, data, tmp_path):
     graphs, y = data
     u = PackedGraphs(graphs[:60]).to_arrays()["u"]
     target = free_statistics(u[:, 0], u[:, 1])
-    stats = copy.deepcopy(trained).set_params(size_weight=0.0)
+    stats = start(trained).set_params(size_weight=0.0)
     before = metrics.spearman(target, stats.predict(graphs[:60]))
     stats.pretrain_on_statistics(graphs[60:], epochs=15)
     assert metrics.spearman(target, stats.predict(graphs[:60])) > max(before, 0.8)
+    assert isinstance(stats.pretrained, GennapeEstimator) and clone(stats).pretrained is stats.pretrained
     stats.save(tmp_path / "stats.pt")
     again = nape.load(tmp_path / "stats.pt")
-    tuned = [copy.deepcopy(e).fit(graphs[60:90], y[60:90], mode="heads") for e in (stats, again, stats)]
+    tuned = [e.fit(graphs[60:90], y[60:90], mode="heads") for e in (clone(stats), again, copy.deepcopy(stats))]
     np.testing.assert_allclose(tuned[0].predict(graphs[90:]), tuned[1].predict(graphs[90:]), rtol=1e-5)
-    plain = copy.deepcopy(trained).set_params(size_weight=0.0).fit(graphs[60:90], y[60:90], mode="heads")
+    np.testing.assert_array_equal(tuned[0].predict(graphs[90:]), tuned[2].predict(graphs[90:]))
+    plain = start(trained).set_params(size_weight=0.0).fit(graphs[60:90], y[60:90], mode="heads")
     assert not np.allclose(tuned[0].predict(graphs[90:]), plain.predict(graphs[90:]))
 
 

@@ -18,7 +18,7 @@ from nape_plugin.plugins import hookspecs
 from nape_plugin.convert.opmap import op_mappings
 from nape_plugin.graph.builder import GraphBuilder
 from nape_plugin.errors import ConversionError, EncodingError, PluginError, UnknownNameError
-from nape_plugin.plugins.hookspecs import hookimpl
+from nape_plugin.plugins.hookspecs import Command, hookimpl
 from nape_plugin.spaces import SearchSpace, as_rng
 
 #: hook name -> the tests exercising it; filled by @exercises at import, so it is complete whatever is selected.
@@ -146,14 +146,16 @@ class ChainSpace(SearchSpace):
 
     def parse(self, arch):
         if isinstance(arch, str):
-            arch = tuple(int(w) for w in arch.split("-")) if arch else ()
-        arch = tuple(arch)
-        if not 1 <= len(arch) <= 3 or any(w not in self.WIDTHS for w in arch):
+            arch = tuple(int(w) for w in arch.split("-") if w.isdigit())
+        if not isinstance(arch, (tuple, list)) or not 1 <= len(arch) <= 3 or \
+                any(w not in self.WIDTHS for w in arch):
             raise EncodingError(f"{arch!r} is not a chain of 1-3 widths from {self.WIDTHS}")
-        return arch
+        return tuple(arch)
 
     def encode(self, arch, fmt):
         arch = self.parse(arch)
+        if fmt not in self.formats:
+            raise EncodingError(f"unknown format {fmt!r}; formats: {', '.join(self.formats)}")
         return "-".join(map(str, arch)) if fmt == "str" else arch
 
     def to_graph(self, arch):
@@ -259,6 +261,20 @@ def test_nape_op_mappings_plugin_overrides_a_builtin_mapping_with_a_function(reg
 
 
 @exercises("nape_op_mappings")
+def test_nape_op_mappings_by_qualified_name(register):
+    """A class named by "module.QualName" (so a plugin need not import its framework) maps as the class would, and
+    replaces a built-in mapping of that class."""
+    class ByName:
+        @hookimpl
+        def nape_op_mappings(self):
+            return {f"{Mish.__module__}.{Mish.__qualname__}": "silu", "torch.nn.modules.activation.ReLU": "relu6"}
+
+    register(ByName(), "by-name")
+    assert nape.to_graph(mish_net(), input_shape=(3, 8, 8)).ops == ["input", "conv", "silu", "output"]
+    assert nape.to_graph(nn.Sequential(nn.ReLU()), input_shape=(2, 4)).ops == ["input", "relu6", "output"]
+
+
+@exercises("nape_op_mappings")
 def test_nape_op_mappings_rejects_unknown_ops_naming_the_plugin(register):
     class Typo:
         @hookimpl
@@ -357,3 +373,54 @@ def test_a_registry_hook_that_raises_is_named(register):
     with pytest.raises(PluginError, match="plugin 'broken-pretrained': nape_register_pretrained raised ImportError: "
                                           "No module named 'weights_lib'"):
         plugins.pretrained()
+
+
+# ---------------------------------------------------------------------------------------- nape_register_commands
+class Hello:
+    """A command object: ``nape hello NAME`` greets NAME."""
+
+    @staticmethod
+    def add_arguments(parser):
+        parser.add_argument("name")
+
+    @staticmethod
+    def run(args):
+        print(f"hello {args.name}")
+        return 0
+
+
+class CommandPlugin:
+    @hookimpl
+    def nape_register_commands(self):
+        return {"hello": Command(f"{__name__}:Hello", "greet someone")}
+
+
+@exercises("nape_register_commands")
+def test_nape_register_commands_plugin_adds_a_subcommand(register, capsys):
+    from nape_plugin.cli import main
+    assert "hello" not in plugins.commands()
+    register(CommandPlugin(), "hello-command")
+    assert main(["hello", "world"]) == 0 and capsys.readouterr().out == "hello world\n"
+    assert list(plugins.commands())[-1] == "hello"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "greet someone" in capsys.readouterr().out
+
+
+@exercises("nape_register_commands")
+def test_nape_register_commands_rejects_other_values(register):
+    class Bad:
+        @hookimpl
+        def nape_register_commands(self):
+            return {"hello": f"{__name__}:Hello"}
+
+    register(Bad(), "bad-commands")
+    with pytest.raises(PluginError, match=r"plugin 'bad-commands'.*nape_plugin.plugins.Command values"):
+        plugins.commands()
+
+
+@exercises("nape_register_commands")
+def test_the_naslib_adapter_registers_its_subcommand():
+    assert plugins.commands()["naslib-eval"] == Command("nape_naslib.evaluate", plugins.commands()["naslib-eval"].help)
+    rows = {r["name"]: r for r in plugins.describe()}
+    assert rows["naslib"]["provides"]["commands"] == ["naslib-eval"]

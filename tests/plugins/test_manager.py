@@ -1,4 +1,5 @@
-"""The plugin manager: built-ins first, entry-point discovery, the autoload switch, broken plugins, the example."""
+"""The plugin manager: built-ins first, entry-point discovery, the autoload and block switches, one merge rule, hook
+wrappers on every registry, broken plugins, the example."""
 from __future__ import annotations
 
 import sys
@@ -74,6 +75,22 @@ def test_autoload_env_var(example_installed, monkeypatch, value, loaded):
     assert pm.has_plugin("nape_plugin.convert.builtin")
 
 
+def test_plugins_are_blocked_by_name(example_installed, monkeypatch, global_manager, capsys):
+    monkeypatch.setenv(plugins.BLOCK_ENV, " blurpool, nape_plugin.predictors.builtin ")
+    pm = plugins.build_manager()
+    assert not pm.has_plugin("blurpool") and not pm.has_plugin("nape_plugin.predictors.builtin")
+    assert pm.blocked == ["blurpool", "nape_plugin.predictors.builtin"] and pm.has_plugin("nni")
+    global_manager(pm)
+    assert "gbdt" not in plugins.predictors()
+    with pytest.raises(PluginError, match=f"plugin 'blurpool' is blocked \\({plugins.BLOCK_ENV}\\)"):
+        plugins.register(object(), "blurpool")
+    from nape_plugin.cli import main
+    assert main(["plugins"]) == 0
+    assert f"blocked ({plugins.BLOCK_ENV}): blurpool, nape_plugin.predictors.builtin" in capsys.readouterr().out
+    monkeypatch.delenv(plugins.BLOCK_ENV)
+    assert plugins.build_manager().has_plugin("blurpool")
+
+
 def test_an_entry_point_that_fails_to_import_is_named(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     fake_distribution(tmp_path, "broken-plugin", "2.0", {"broken": "no_such_module_xyz.plugin"})
@@ -139,6 +156,98 @@ def test_registering_twice_is_a_plugin_error():
         plugins.unregister(plugin)
     with pytest.raises(UnknownNameError, match="no plugin 'once' is registered"):
         plugins.unregister("once")
+
+
+class Override:
+    """Replaces the built-in gbdt predictor and the nb201 space, and adds a predictor of its own."""
+
+    def __init__(self, tag: str):
+        self.tag = tag
+
+    @hookimpl
+    def nape_register_predictors(self):
+        return {"gbdt": lambda: self.tag, f"only-{self.tag}": lambda: self.tag}
+
+    @hookimpl
+    def nape_register_spaces(self):
+        from nape_plugin.spaces.nb201 import NB201Space
+        space = NB201Space()
+        space.tag = self.tag
+        return [space]
+
+
+def test_one_merge_rule_the_later_plugin_wins_over_earlier_ones_and_built_ins():
+    builtin = plugins.predictors()["gbdt"]
+    plugins.register(Override("first"), "first")
+    plugins.register(Override("second"), "second")
+    try:
+        registry = plugins.predictors()
+        assert registry["gbdt"]() == "second" and registry["only-first"]() == "first"
+        assert nape.spaces.get("nb201").tag == "second"
+        assert list(registry)[-2:] == ["only-first", "only-second"]     # built-ins first, then registration order
+    finally:
+        plugins.unregister("second")
+        plugins.unregister("first")
+    assert plugins.predictors()["gbdt"] is builtin and not hasattr(nape.spaces.get("nb201"), "tag")
+
+
+class Tracing:
+    """A hook wrapper on every registry hook: records each call and adds one entry to the predictors."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def _record(self, name: str):
+        result = yield
+        self.calls.append(name)
+        return result
+
+    @hookimpl(wrapper=True)
+    def nape_register_spaces(self):
+        return (yield from self._record("nape_register_spaces"))
+
+    @hookimpl(wrapper=True)
+    def nape_op_mappings(self):
+        return (yield from self._record("nape_op_mappings"))
+
+    @hookimpl(wrapper=True)
+    def nape_register_pretrained(self):
+        return (yield from self._record("nape_register_pretrained"))
+
+    @hookimpl(wrapper=True)
+    def nape_register_commands(self):
+        return (yield from self._record("nape_register_commands"))
+
+    @hookimpl(wrapper=True)
+    def nape_register_predictors(self):
+        result = yield
+        self.calls.append("nape_register_predictors")
+        return [*result, {"wrapped": dict}]
+
+
+def test_hook_wrappers_run_on_every_registry():
+    from nape_plugin.convert.opmap import op_mappings
+    tracing = Tracing()
+    plugins.register(tracing, "tracing")
+    try:
+        nape.spaces.names(), op_mappings(), plugins.pretrained(), plugins.commands()
+        assert plugins.predictors()["wrapped"] is dict
+    finally:
+        plugins.unregister("tracing")
+    assert sorted(tracing.calls) == sorted(h for h in plugins.HOOKS if h != "nape_to_graph")
+    assert "wrapped" not in plugins.predictors()
+
+
+def test_pluggy_tracing_sees_registry_calls():
+    pm = plugins.get_plugin_manager()
+    seen: list[str] = []
+    undo = pm.add_hookcall_monitoring(lambda name, impls, kwargs: seen.append(name), lambda *a: None)
+    try:
+        plugins.manager._refresh()
+        plugins.predictors(), plugins.pretrained()
+    finally:
+        undo()
+    assert seen == ["nape_register_predictors", "nape_register_pretrained"]
 
 
 def test_check_pending_reports_unknown_hooks_as_plugin_errors():

@@ -107,7 +107,7 @@ def test_undefined_proxies_are_nan():
 def test_zero_cost_proxy_predictor_on_space_architectures():
     space = spaces.get("nb201")
     archs = [space.sample(i) for i in range(2)]
-    zc = ZeroCostProxy("grad_norm", space="nb201", batch_size=4, seed=0)
+    zc = ZeroCostProxy("grad_norm", space="nb201", batch_size=4, random_state=0)
     s = zc.predict(archs)
     torch.manual_seed(0)
     ref = compute(space.build(archs[0]), space.input_shape, ["grad_norm"], batch_size=4)["grad_norm"]

@@ -1,5 +1,6 @@
-"""NAS-Bench-101: encodings, graph hash and parameter counts against the benchmark's records, direct builder vs
-tracing, moves."""
+"""NAS-Bench-101: encodings, graph hash and parameter counts against the benchmark's records, edge-case cells, moves.
+The space contract (round trips, direct builder vs tracing, seeded sampling, moves) is nape_plugin.testing.check_space,
+run on every registered space in test_conformance.py and here on the edge cases."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ import torch
 import nape_plugin as nape
 from nape_plugin.errors import EncodingError, SpaceTooLargeError
 from nape_plugin.spaces.nb101 import OPS, NB101Cell, NB101Network, NB101Space, NB101Spec, nb101_hash, vertex_channels
+from nape_plugin.testing import check_space
 
 SPACE = nape.spaces.get("nb101")
 C3, C1, MP = OPS
@@ -138,11 +140,8 @@ def test_pruning():
     assert spec == SPACE.parse(([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", C3, "output"]))
 
 
-def test_encodings_round_trip():
-    rng = random.Random(2)
-    for spec in [SPACE.sample(rng) for _ in range(20)] + [SPACE.parse(a) for a in EDGE_CASES]:
-        for fmt in ("spec", "matrix_ops", "json", "naslib", "nni"):
-            assert SPACE.parse(SPACE.encode(spec, fmt)) == spec, fmt
+def test_other_forms_of_a_cell():
+    for spec in [SPACE.sample(2)] + [SPACE.parse(a) for a in EDGE_CASES]:
         assert SPACE.encode(spec, "hash") == spec.hash()
         matrix, ops = SPACE.encode(spec, "matrix_ops")
         assert SPACE.parse({"module_adjacency": np.array(matrix), "module_operations": ops}) == spec
@@ -199,11 +198,6 @@ def test_malformed(arch, match):
         SPACE.parse(arch)
 
 
-def test_unknown_format():
-    with pytest.raises(EncodingError, match="unknown NB101 format 'bogus'"):
-        SPACE.encode(KNOWN, "bogus")
-
-
 def test_vertex_channels():
     m = [[0, 1, 1, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
     assert vertex_channels(128, 128, m) == [128, 43, 43, 42, 128]
@@ -211,14 +205,11 @@ def test_vertex_channels():
     assert vertex_channels(128, 256, chain) == [128, 256, 256, 256]
 
 
-def test_builder_equals_trace():
-    rng = random.Random(3)
-    for arch in [KNOWN, *EDGE_CASES, *(SPACE.sample(rng) for _ in range(5))]:
+def test_contract_on_the_edge_cases():
+    check_space(SPACE, n=0, archs=[KNOWN, *EDGE_CASES])
+    for arch in [KNOWN, *EDGE_CASES]:
         g, model = traced(arch)
-        direct = SPACE.to_graph(arch)
-        assert direct == g, SPACE.arch_id(arch)
-        assert direct.params == g.params == n_params(model)
-        assert direct.flops == g.flops
+        assert g.params == n_params(model)
     assert "slice" in SPACE.to_graph(EDGE_CASES[3]).ops                          # 43 channels truncated to 42
     assert nape.to_graph(KNOWN, space="nb101") == SPACE.to_graph(KNOWN)
 
@@ -231,11 +222,10 @@ def test_reference_module_runs(one_thread):
 
 def test_sample_is_uniform_over_unique_cells(table):
     """Vertex and edge counts of samples follow the benchmark's table (a uniform sample of its unique cells)."""
-    assert SPACE.sample(7) == SPACE.sample(random.Random(7))
     rng = random.Random(8)
     specs = [SPACE.sample(rng) for _ in range(400)]
     assert len(set(specs)) > 390
-    assert all(SPACE.parse(s) == s and s.num_edges <= 9 for s in specs)
+    assert all(s.num_edges <= 9 for s in specs)
     seven = np.mean([s.num_vertices == 7 for s in specs])
     nine = np.mean([s.num_edges == 9 for s in specs])
     rows = table.adjacency.map(lambda a: np.array(json.loads(a)))
@@ -256,17 +246,11 @@ def test_sample_nasbench_method():
 def test_neighbours_and_mutate():
     spec = SPACE.parse(KNOWN)
     nbrs = SPACE.neighbours(spec)
-    assert len(nbrs) == len(set(nbrs)) > 10 and spec not in nbrs
-    for nb in nbrs:
-        assert SPACE.parse(nb) == nb and nb.num_edges <= 9
+    assert len(nbrs) > 10 and all(nb.num_edges <= 9 for nb in nbrs)
     flips = sum(np.abs(np.array(nb.matrix) - np.array(spec.matrix)).sum() == 1 for nb in nbrs
                 if nb.num_vertices == spec.num_vertices and nb.ops == spec.ops)
     ops_only = sum(nb.matrix == spec.matrix for nb in nbrs)
     assert flips > 0 and ops_only == 2 * (spec.num_vertices - 2)
-    rng = random.Random(4)
-    children = [SPACE.mutate(spec, rng) for _ in range(20)]
-    assert all(c != spec and SPACE.parse(c) == c for c in children)
-    assert SPACE.mutate(spec, 5) == SPACE.mutate(spec, 5)
 
 
 def test_enumerate_refuses():

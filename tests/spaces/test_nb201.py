@@ -1,8 +1,9 @@
-"""NAS-Bench-201: encodings, reference network vs the benchmark's records, direct builder vs tracing, moves."""
+"""NAS-Bench-201: encodings and the reference network against the benchmark's records, edge-case cells, moves.
+The space contract (round trips, direct builder vs tracing, seeded sampling, moves) is nape_plugin.testing.check_space,
+run on every registered space in test_conformance.py and here on the edge cases."""
 from __future__ import annotations
 
 import ast
-import random
 from math import prod
 
 import pandas as pd
@@ -12,6 +13,7 @@ import torch
 import nape_plugin as nape
 from nape_plugin.errors import EncodingError, UnknownNameError
 from nape_plugin.spaces.nb201 import NB201Space
+from nape_plugin.testing import check_space
 
 SPACE = nape.spaces.get("nb201")
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -78,14 +80,6 @@ def test_known_encodings():
     assert hash(SPACE.parse(BEST)) == hash(BEST)
 
 
-def test_round_trip_every_format():
-    rng = random.Random(0)
-    for _ in range(50):
-        arch = SPACE.sample(rng)
-        for fmt in SPACE.formats:
-            assert SPACE.parse(SPACE.encode(arch, fmt)) == arch, fmt
-
-
 def test_encodings_agree_with_benchmark_table(table):
     rows = table.sample(300, random_state=1)
     for arch, index, naslib in zip(rows.arch_str, rows.nb201_index, rows.naslib_tuple):
@@ -144,13 +138,11 @@ def test_unknown_format_and_dataset():
 
 
 # ------------------------------------------------------------------------------------------- graphs and models
-def test_direct_builder_equals_tracing():
-    rng = random.Random(2)
-    for arch in EXTREMES + [SPACE.sample(rng) for _ in range(8)]:
-        g, t = SPACE.to_graph(arch), traced(SPACE, arch)
-        assert g == t and hash(g) == hash(t), arch
+def test_contract_on_the_extreme_cells():
+    check_space(SPACE, n=0, archs=[BEST, *EXTREMES])
+    for arch in EXTREMES:
+        t = traced(SPACE, arch)
         assert not t.oov and "unused_params" not in t.meta
-        g.validate()
 
 
 def test_other_datasets():
@@ -196,20 +188,16 @@ def test_flops_relation_to_the_benchmark_own_counter():
 
 
 # ------------------------------------------------------------------------------------------------------- moves
-def test_sample_is_seeded_and_canonical():
-    assert SPACE.sample(7) == SPACE.sample(random.Random(7))
-    archs = {SPACE.sample(i) for i in range(200)}
-    assert len(archs) > 190 and all(SPACE.parse(a) == a for a in archs)
+def test_samples_are_spread_over_the_space():
+    assert len({SPACE.sample(i) for i in range(200)}) > 190
 
 
 def test_neighbours_and_mutate():
     ops = SPACE.encode(BEST, "ops")
     nbrs = SPACE.neighbours(BEST)
-    assert len(nbrs) == len(set(nbrs)) == 24 and BEST not in nbrs
+    assert len(nbrs) == 24
     for n in nbrs:
         assert sum(a != b for a, b in zip(SPACE.encode(n, "ops"), ops)) == 1
-    assert SPACE.mutate(BEST, 3) in nbrs
-    assert SPACE.mutate(BEST, 3) == SPACE.mutate(BEST, random.Random(3))
 
 
 def test_to_graph_accepts_encodings_through_nape():

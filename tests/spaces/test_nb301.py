@@ -1,8 +1,8 @@
-"""NAS-Bench-301 (DARTS space): encodings, parameters and FLOPs against the benchmark's records, direct builder vs
-tracing, moves."""
+"""NAS-Bench-301 (DARTS space): encodings, parameters and FLOPs against the benchmark's records, edge-case cells,
+moves. The space contract (round trips, direct builder vs tracing, seeded sampling, moves) is
+nape_plugin.testing.check_space, run on every registered space in test_conformance.py and here on the edge cases."""
 from __future__ import annotations
 
-import random
 from collections import Counter
 from math import prod
 from types import SimpleNamespace
@@ -15,6 +15,7 @@ import torch
 import nape_plugin as nape
 from nape_plugin.errors import EncodingError, SpaceTooLargeError
 from nape_plugin.spaces.nb301 import OPS, Genotype, NB301Network, NB301Space
+from nape_plugin.testing import check_space
 
 SPACE = nape.spaces.get("nb301")
 #: DARTS-V2 (Liu et al., 2019) in the compact encoding.
@@ -127,14 +128,11 @@ def test_pair_order_within_a_node_does_not_matter():
     assert SPACE.parse(DARTS_V2_STR) == SPACE.parse(DARTS_V2)
 
 
-def test_encodings_round_trip():
-    rng = random.Random(0)
-    for arch in [SPACE.sample(rng) for _ in range(20)] + [SPACE.parse(DARTS_V2), REPEATED, ALL_SKIP]:
+def test_other_forms_of_an_architecture():
+    for fmt in ("compact", "genotype", "genotype_str", "nni"):     # a node reading one input twice: not in config
+        assert SPACE.parse(SPACE.encode(REPEATED, fmt)) == REPEATED, fmt
+    for arch in [SPACE.sample(0), SPACE.parse(DARTS_V2), REPEATED, ALL_SKIP]:
         arch = SPACE.parse(arch)
-        for fmt in ("compact", "genotype", "genotype_str", "nni"):
-            assert SPACE.parse(SPACE.encode(arch, fmt)) == arch, fmt
-        if arch != REPEATED:
-            assert SPACE.parse(SPACE.encode(arch, "config")) == arch
         assert SPACE.parse(np.array(arch, dtype=np.int64)) == arch
         assert SPACE.parse([[(np.int64(i), np.int64(o)) for i, o in cell] for cell in arch]) == arch
         assert SPACE.parse(str(arch)) == arch
@@ -191,19 +189,12 @@ def test_malformed(arch, match):
         SPACE.parse(arch)
 
 
-def test_unknown_format():
-    with pytest.raises(EncodingError, match="unknown NB301 format 'bogus'"):
-        SPACE.encode(DARTS_V2, "bogus")
-
-
 def test_builder_equals_trace():
     """Eval mode: no auxiliary head, no drop-path; FactorizedReduce's shifted input is a slice node."""
-    rng = random.Random(1)
-    for arch in [DARTS_V2, REPEATED, ALL_SKIP, *(SPACE.sample(rng) for _ in range(3))]:
+    check_space(SPACE, n=0, archs=[DARTS_V2, ALL_SKIP])
+    for arch in [DARTS_V2, REPEATED, ALL_SKIP]:
         g, model = traced(arch)
-        direct = SPACE.to_graph(arch)
-        assert direct == g, arch
-        assert direct.flops == g.flops and direct.params == g.params
+        assert SPACE.to_graph(arch) == g, arch
         assert g.meta["unused_params"] == sum(p.numel() for p in model.auxiliary_head.parameters())
     assert SPACE.to_graph(ALL_SKIP).ops.count("slice") == 2 * 8 + 2          # reduce-cell skips + preprocess0
     assert nape.to_graph(DARTS_V2_STR) == SPACE.to_graph(DARTS_V2)           # genotype strings are recognised
@@ -220,11 +211,9 @@ def test_reference_module_trains_with_auxiliary_head(one_thread):
 
 
 def test_sample():
-    assert SPACE.sample(3) == SPACE.sample(random.Random(3))
     archs = [SPACE.sample(i) for i in range(50)]
     assert len(set(archs)) == 50
     for arch in archs:
-        assert SPACE.parse(arch) == arch
         for cell in arch:
             assert all(cell[2 * n][0] != cell[2 * n + 1][0] for n in range(4))
     ops = np.array([op for arch in archs for cell in arch for _, op in cell])
@@ -235,15 +224,9 @@ def test_neighbours_and_mutate():
     arch = SPACE.parse(DARTS_V2)
     nbrs = SPACE.neighbours(arch)
     # per cell: 8 pairs x 6 other ops, plus input changes 0 + 2 x 1 + 2 x 2 + 2 x 3 (never both inputs equal)
-    assert len(nbrs) == len(set(nbrs)) == 2 * (8 * 6 + 12)
-    assert arch not in nbrs
+    assert len(nbrs) == 2 * (8 * 6 + 12)
     for nb in nbrs:
-        changed = sum((Counter(arch[c]) - Counter(nb[c])).total() for c in range(2))
-        assert SPACE.parse(nb) == nb and changed == 1
-    rng = random.Random(2)
-    children = [SPACE.mutate(arch, rng) for _ in range(30)]
-    assert all(c in set(nbrs) for c in children)
-    assert SPACE.mutate(arch, 5) == SPACE.mutate(arch, 5)
+        assert sum((Counter(arch[c]) - Counter(nb[c])).total() for c in range(2)) == 1
 
 
 def test_enumerate_refuses():

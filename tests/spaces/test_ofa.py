@@ -1,4 +1,6 @@
-"""Once-for-All spaces: encodings, builder vs tracing, subnet sizes against OFA's implementation, moves, errors."""
+"""Once-for-All spaces: encodings, the largest and smallest subnets, sizes against OFA's implementation, moves, errors.
+The space contract (round trips, direct builder vs tracing, seeded sampling, moves) is nape_plugin.testing.check_space,
+run on every registered space in test_conformance.py and here on the extreme subnets."""
 from __future__ import annotations
 
 import json
@@ -13,6 +15,7 @@ import nape_plugin as nape
 from nape_plugin.errors import EncodingError
 from nape_plugin.spaces.ofa import (RESOLUTIONS, OFAMobileNetV3Space, OFAProxylessSpace, OFAResNetSpace,
                                     make_divisible)
+from nape_plugin.testing import check_space
 
 NAMES = ("ofa_mbv3", "ofa_pn", "ofa_resnet")
 MBV3_MAX = "r224|" + "|".join(["k7e6,k7e6,k7e6,k7e6"] * 5)
@@ -62,16 +65,11 @@ def test_channel_layouts():
 
 
 # --------------------------------------------------------------------------------------------------- encodings
-def test_round_trip_every_format():
-    rng = random.Random(0)
+def test_ofa_dicts_as_json():
     for name in NAMES:
         sp = space(name)
-        for _ in range(30):
-            arch = sp.sample(rng)
-            assert sp.parse(arch) == arch
-            for fmt in sp.formats:
-                assert sp.parse(sp.encode(arch, fmt)) == arch, (name, fmt)
-            assert sp.parse(json.dumps(sp.encode(arch, "ofa"))) == arch
+        arch = sp.sample(0)
+        assert sp.parse(json.dumps(sp.encode(arch, "ofa"))) == arch
 
 
 def test_ofa_dict_variants():
@@ -163,29 +161,21 @@ def test_reads_the_labelled_table(shared_data):
         assert g.nodes[0].out_shape == (3, r.image_size, r.image_size)
 
 
-def test_unknown_format():
-    with pytest.raises(EncodingError, match="no encoding 'naslib'"):
-        space("ofa_mbv3").encode(MBV3_MIN, "naslib")
-
-
 def test_to_graph_detects_the_space():
     for arch, name in SPACE_OF.items():
         assert nape.to_graph(arch) == space(name).to_graph(arch)
 
 
 # -------------------------------------------------------------------------------------------------- networks
-def test_builder_equals_tracing():
-    rng = random.Random(1)
+def test_contract_on_the_extreme_subnets():
     for name in NAMES:
-        sp = space(name)
-        archs = [sp.sample(rng) for _ in range(3)] + [a for a, n in SPACE_OF.items() if n == name]
-        for arch in archs:
-            g = sp.to_graph(arch)
-            assert g == traced(sp, arch), (name, arch)
+        extremes = [a for a, n in SPACE_OF.items() if n == name]
+        check_space(space(name), n=0, archs=extremes)
+        for arch in extremes + [space(name).sample(1)]:
+            g = space(name).to_graph(arch)
             assert not g.oov and g.meta["arch"] == arch
             r = int(arch[1:4])
-            assert g.nodes[0].out_shape == (3, r, r) == sp.input_shape_for(arch)
-            assert g.nodes[-1].out_shape == (1000,)
+            assert g.nodes[0].out_shape == (3, r, r) and g.nodes[-1].out_shape == (1000,)
 
 
 def test_subnet_parameters_match_ofa():
@@ -239,24 +229,15 @@ def test_width_multiplier_variant():
 
 
 # ------------------------------------------------------------------------------------------------------ moves
-def test_sample_is_deterministic_and_covers_choices():
+def test_samples_cover_the_choices():
     for name in NAMES:
         sp = space(name)
-        assert [sp.sample(i) for i in range(5)] == [sp.sample(i) for i in range(5)]
         archs = {sp.sample(random.Random(i)) for i in range(200)}
         assert len(archs) == 200
         assert {sp.input_shape_for(a)[1] for a in archs} == set(RESOLUTIONS)
 
 
 def test_neighbours():
-    for name in NAMES:
-        sp = space(name)
-        for i in range(5):
-            arch = sp.sample(i)
-            nbrs = sp.neighbours(arch)
-            assert len(nbrs) == len(set(nbrs)) and arch not in nbrs
-            assert all(sp.parse(n) == n for n in nbrs)
-            assert sp.mutate(arch, i) in nbrs
     # resolution (24 others) + per block 2 kernels + 2 ratios + depth moves (drop one, or append one of 9 blocks)
     assert len(space("ofa_mbv3").neighbours(MBV3_MIN)) == 24 + 10 * 4 + 5 * 9
     assert len(space("ofa_pn").neighbours(PN_MIN)) == 24 + 11 * 4 + 5 * 9

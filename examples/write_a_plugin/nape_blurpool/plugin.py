@@ -20,3 +20,10 @@ def nape_op_mappings():
     # Without this, the tracer would look inside BlurPool2d and see a pad and a depthwise conv: to the estimator,
     # a learnable layer. As a mapped class, BlurPool2d is traced as one node built by blurpool_node.
     return {BlurPool2d: blurpool_node}
+
+
+@hookimpl
+def nape_register_spaces():
+    # Imported here, not at the top: the plugin module is imported whenever nape-plugin starts.
+    from .space import BlurNetSpace
+    return [BlurNetSpace()]

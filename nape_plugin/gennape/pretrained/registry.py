@@ -1,10 +1,14 @@
 """Getting a ready estimator: from a file (``load``), by registered name (``load_pretrained``), or either
 (``resolve``, timm-style). Names come from the registry the ``nape_register_pretrained`` hook fills; the built-in
 plugin registers every ``.pt`` file shipped in this folder, and every model a user saved to the user data folder's
-``pretrained/`` (:func:`user_dir`). Each load returns a fresh copy, so fine-tuning one never changes another.
+``pretrained/`` (:func:`user_dir`). Each load returns a fresh copy, so fine-tuning one never changes another, and
+names its start: ``pretrained`` is the registered name or the file's absolute path, so ``fit`` (and every clone's)
+fine-tunes from those weights.
 """
 from __future__ import annotations
 
+import copy
+import io as _io
 import json
 import os
 from functools import partial
@@ -23,12 +27,15 @@ HERE = Path(__file__).resolve().parent
 Estimator = GennapeEstimator | BaggedEstimator
 
 
-def load(path: str | os.PathLike | Any) -> Estimator:
-    """An estimator written by ``save`` (a :class:`GennapeEstimator` or a bagged ensemble of them)."""
+def load(path: str | os.PathLike | _io.BytesIO) -> Estimator:
+    """An estimator written by ``save`` (a :class:`GennapeEstimator` or a bagged ensemble of them), whose start
+    (``pretrained``) is that file: its absolute path, or for a file object an in-memory copy of what it holds."""
     blob = io.read(path)
-    if blob["format"] == io.BAG_FORMAT:
-        return BaggedEstimator.from_blob(blob, path)
-    return GennapeEstimator.from_blob(blob, path)
+    cls: type[Estimator] = BaggedEstimator if blob["format"] == io.BAG_FORMAT else GennapeEstimator
+    est = cls.from_blob(blob, path)
+    if isinstance(path, (str, os.PathLike)):
+        return est.set_params(pretrained=str(Path(path).resolve()))
+    return est.set_params(pretrained=copy.deepcopy(est))
 
 
 def user_dir() -> Path:
@@ -52,12 +59,14 @@ def names() -> list[str]:
 
 
 def load_pretrained(name: str = "default") -> Estimator:
-    """A fresh copy of the pretrained estimator registered as ``name``."""
+    """A fresh copy of the pretrained estimator registered as ``name``, with ``pretrained=name`` (a nape-plugin
+    estimator; a plugin's loader may return another kind, returned as it is)."""
     registry = pretrained()
     if name not in registry:
         raise UnknownNameError(f"no pretrained model named {name!r}; available: {', '.join(sorted(registry)) or 'none'}"
                                " (`nape plugins` lists them with where they come from)")
-    return registry[name]()
+    est = registry[name]()
+    return est.set_params(pretrained=name) if isinstance(est, (GennapeEstimator, BaggedEstimator)) else est
 
 
 def resolve(name_or_path: str | os.PathLike) -> Estimator:

@@ -25,7 +25,7 @@ def tiny_estimator():
     graphs = [space.to_graph(space.sample(random.Random(i))) for i in range(40)]
     y = np.array([70 + 5 * np.log1p(g.flops / 1e6) - 3 * np.log1p(g.params / 1e5) for g in graphs])
     est = estimator.GennapeEstimator(width=8, layers=1, embed_dim=8, num_heads=2, contrastive_epochs=0, epochs=2,
-                                     finetune_epochs=3, progress=False, seed=0)
+                                     finetune_epochs=3, progress=False, random_state=0)
     return est.fit(graphs, y, groups=["nb201"] * len(graphs))
 
 

@@ -40,7 +40,7 @@ def estimator():
     space = nape.spaces.get("nb201")
     graphs = [space.to_graph(space.sample(i)) for i in range(48)]
     y = np.log([g.flops for g in graphs])
-    return GennapeEstimator(width=16, layers=2, embed_dim=16, num_heads=2, epochs=3, contrastive_epochs=0, seed=0,
+    return GennapeEstimator(width=16, layers=2, embed_dim=16, num_heads=2, epochs=3, contrastive_epochs=0, random_state=0,
                             progress=False).fit(graphs, y)
 
 
