@@ -30,6 +30,7 @@ from torch import nn
 
 from ..errors import ConversionError, UnknownNameError
 from ..graph.core import CompGraph
+from ..utils.progress import track
 from ..utils.validation import check_labels
 
 #: Every proxy :func:`compute` knows.
@@ -211,7 +212,7 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
 
     def scores(self, items: Iterable[Any]) -> np.ndarray:
         """The raw proxy value of each item (NaN where it is undefined, e.g. the output ignores the input)."""
-        return np.array([self._one(it) for it in items], dtype=np.float64)
+        return np.array([self._one(it) for it in track(items, f"score {self.proxy}")], dtype=np.float64)
 
     def fit(self, items: Sequence[Any], y: Any) -> ZeroCostProxy:
         """Calibrate ``predict`` to the units of ``y`` by a least-squares line on the proxy; returns self."""
