@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from ..errors import NotFittedError
 from ..graph.packed import PackedGraphs
+from ..utils.validation import check_labels
 from . import io
 from .estimator import GennapeEstimator
 from .io import BAG_FORMAT
@@ -46,7 +47,7 @@ class BaggedEstimator(BaseEstimator, RegressorMixin):
         """Pretrain every member on its subsample, or fine-tune every member on all of ``(graphs, y)``."""
         base = self.estimator if self.estimator is not None else GennapeEstimator()
         packed = base._pack(graphs, context)
-        y = np.asarray(y, dtype=np.float64)
+        y = check_labels(y, len(packed))
         if hasattr(self, "estimators_"):
             for member in self.estimators_:
                 member.fit(packed, y, mode=mode)

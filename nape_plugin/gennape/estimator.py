@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from ..convert import to_graph
-from ..errors import EmptyBatchError, NotFittedError
+from ..errors import DataError, EmptyBatchError, NonFiniteError, NotFittedError
 from ..graph.core import CompGraph
 from ..graph.packed import PackedGraphs
+from ..utils.progress import track
 from ..utils.validation import check_labels
 from . import finetuning, io, pretraining
 from .labels import free_statistics
@@ -84,10 +85,12 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         """``items`` as packed tensors (CompGraphs as they are, other objects through ``nape.to_graph``)."""
         if isinstance(items, PackedGraphs):
             packed = items
-        elif items is None or len(items) == 0:
-            packed = PackedGraphs()
+        elif isinstance(items, (CompGraph, str, bytes, Mapping)) or not isinstance(items, Iterable):
+            raise DataError(f"expected a list of graphs (or of objects nape.to_graph accepts), got one "
+                            f"{type(items).__name__}; pass a list, e.g. est.predict([graph])")
         else:
-            packed = PackedGraphs([g if isinstance(g, CompGraph) else to_graph(g, **context) for g in items])
+            packed = PackedGraphs([g if isinstance(g, CompGraph) else to_graph(g, **context)
+                                   for g in track(items, "build graphs", self.progress)], progress=self.progress)
         if len(packed) == 0:
             raise EmptyBatchError("got no graphs; pass a non-empty list of CompGraphs or objects nape.to_graph accepts")
         return packed
@@ -148,8 +151,8 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
         """
         self._check_fitted()
         packed = self._pack(graphs, context)
-        show = progress if progress is not None else (self.progress if len(packed) > 2000 else False)
-        u, heads = head_outputs(self.model_, packed, self.centers_, self.fuzzifier, batch_size, show)
+        u, heads = head_outputs(self.model_, packed, self.centers_, self.fuzzifier, batch_size,
+                                progress if progress is not None else self.progress)
         z = (u * heads).sum(1)
         spread = np.sqrt((u * (heads - z[:, None]) ** 2).sum(1))
         if self.family_ != finetuning.TARGET:
@@ -161,6 +164,10 @@ class GennapeEstimator(BaseEstimator, RegressorMixin):
             mean = finetuning.combine(self, z, finetuning.zero_shot_z(self, packed), finetuning.size_z(self, packed))
             e = self.ensemble_
             scale = abs(e["scale"]) * e["weights"][2] / e["std"][2]
+        bad = ~(np.isfinite(mean) & np.isfinite(spread * scale))
+        if bad.any():
+            raise NonFiniteError(f"{int(bad.sum())} of {len(bad)} predictions are NaN or infinite (first: graph "
+                                 f"{int(np.argmax(bad))}); the weights or the graphs' sizes are out of range")
         return (mean, spread * scale) if return_std else mean
 
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ...errors import UnknownNameError
 from ...plugins import pretrained
-from ...utils.files import data_dir
+from ...utils.files import data_dir, is_file
 from .. import io
 from ..bagging import BaggedEstimator
 from ..estimator import GennapeEstimator
@@ -26,9 +26,10 @@ Estimator = GennapeEstimator | BaggedEstimator
 def load(path: str | os.PathLike | Any) -> Estimator:
     """An estimator written by ``save`` (a :class:`GennapeEstimator` or a bagged ensemble of them)."""
     blob = io.read(path)
-    if blob["format"] == io.BAG_FORMAT:
-        return BaggedEstimator.from_blob(blob, path)
-    return GennapeEstimator.from_blob(blob, path)
+    with io.restoring(path):
+        est = (BaggedEstimator if blob["format"] == io.BAG_FORMAT else GennapeEstimator).from_blob(blob, path)
+        io.check_usable(est)
+    return est
 
 
 def user_dir() -> Path:
@@ -65,7 +66,7 @@ def resolve(name_or_path: str | os.PathLike) -> Estimator:
     neither gives an UnknownNameError listing the registered names."""
     if isinstance(name_or_path, str) and name_or_path in pretrained():
         return load_pretrained(name_or_path)
-    if Path(name_or_path).is_file():
+    if is_file(name_or_path):
         return load(name_or_path)
     raise UnknownNameError(f"no pretrained model named {str(name_or_path)!r} and no such file; pretrained: "
                            f"{', '.join(names()) or 'none'} (or the path of a file saved with est.save)")
