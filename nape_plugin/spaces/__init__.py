@@ -6,7 +6,8 @@ TransNAS-Bench-101 spaces, the Once-for-All spaces and nb_macro (NAS-Bench-Macro
 from __future__ import annotations
 
 from ..errors import PluginError, UnknownNameError
-from ..plugins import hook, registry_cache
+from ..plugins import registry_cache
+from ..plugins.manager import contributions
 from .base import SearchSpace, as_rng
 
 __all__ = ["SearchSpace", "get", "names", "as_rng"]
@@ -15,8 +16,8 @@ __all__ = ["SearchSpace", "get", "names", "as_rng"]
 @registry_cache
 def _registry() -> dict[str, SearchSpace]:
     spaces: dict[str, SearchSpace] = {}
-    for result in reversed(hook().nape_register_spaces()):   # built-ins first, plugins override
-        for space in result or ():
+    for _, result in contributions("nape_register_spaces"):   # built-ins first, plugins override; a raising
+        for space in result:                                  # hook is a PluginError naming the plugin
             if not isinstance(space, SearchSpace) or not space.name:
                 raise PluginError(f"nape_register_spaces returned {space!r}; expected named SearchSpace instances")
             spaces[space.name] = space
