@@ -3,8 +3,11 @@
 Each subcommand is an object (a module, or a class here) with ``add_arguments(parser)`` and ``run(args) -> int | None``;
 :data:`COMMANDS` lists them as ``(name, "module[:attribute]", help)``. Only the chosen subcommand's module is imported,
 so ``nape --help`` stays fast and one command's optional dependencies never break another. Adding a subcommand is a
-module with those two functions and one line in :data:`COMMANDS`. A :class:`~nape_plugin.errors.NapeError` prints a
-one-line message and exits with status 2.
+module with those two functions and one line in :data:`COMMANDS`.
+
+Errors never show a traceback: a bad argument (argparse), a :class:`~nape_plugin.errors.NapeError` or another
+``ValueError`` from bad input prints one line ``nape <command>: error: ...`` and exits with status 2; an ``OSError``
+(a disk full, a file that vanished) prints one line and exits with status 1.
 """
 from __future__ import annotations
 
@@ -31,6 +34,10 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("surrogate", "nape_plugin.cli.search:Surrogate", "fit, apply and evaluate a registered surrogate predictor"),
     ("naslib-eval", "nape_naslib.evaluate", "NASLib's predictor evaluation with the estimator (needs NASLib)"),
 )
+
+#: The longest error line the command prints (messages quoting huge inputs are cut in the middle).
+MAX_MESSAGE = 1000
+
 
 def _load(target: str) -> Any:
     module, _, attr = target.partition(":")
@@ -60,11 +67,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except NapeError as e:
-        print(f"nape {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:          # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
         return 0
+    except (NapeError, ValueError) as e:
+        return _fail(args.command, str(e), 2)
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        return _fail(args.command, f"{e.strerror or e}{where}", 1)
+
+
+def _fail(command: str, message: str, status: int) -> int:
+    """Print ``message`` as one line (at most :data:`MAX_MESSAGE` characters) and return ``status``."""
+    text = " ".join(message.split())
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE - 200]} ... {text[-150:]}"
+    print(f"nape {command}: error: {text}", file=sys.stderr)
+    return status
