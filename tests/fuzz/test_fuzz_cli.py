@@ -134,7 +134,7 @@ def command_lines(draw, files: dict[str, Path]) -> list[str]:
             *options(draw, {"--out": out_file, "--top": small})]
 
 
-@examples(120)
+@examples(60)
 @given(data=st.data())
 def test_the_command_line_fails_in_one_line(files, tmp_path_factory, data):
     argv = data.draw(command_lines(files))
