@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nape_plugin as nape
@@ -116,3 +117,12 @@ def test_an_os_failure_is_status_1(d, capsys, monkeypatch):
     monkeypatch.setattr("nape_plugin.graph.core.atomic_write", full)
     assert main(["convert", ARCH, "-o", str(d / "x.json")]) == 1
     assert capsys.readouterr().err == f"nape convert: error: No space left on device: {d / 'x.json'}\n"
+
+
+@pytest.mark.parametrize("shots", [-5, 0, 4, 2.5])
+def test_few_shot_splits_that_leave_nothing_to_test_are_refused(shots):
+    from nape_plugin.cli.evaluate import few_shot
+    from nape_plugin.errors import ParameterError
+    graphs = [NB201.to_graph(NB201.sample(i)) for i in range(5)]
+    with pytest.raises(ParameterError, match="shots must be an int from 1 to 3"):
+        few_shot(nape.load_pretrained(), graphs, np.arange(5.0), shots, [0])
