@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+#: The longest message an error keeps: one quoting a huge input is cut in the middle.
+MAX_MESSAGE = 2000
+
 
 class NapeError(Exception):
     """Root of all nape-plugin errors."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str) and len(args[0]) > MAX_MESSAGE:
+            text = args[0]
+            args = (f"{text[:MAX_MESSAGE - 400]} ...[{len(text) - MAX_MESSAGE + 300:,} characters cut]... "
+                    f"{text[-300:]}", *args[1:])
+        super().__init__(*args)
 
 
 class GraphError(NapeError, ValueError):
@@ -70,6 +80,23 @@ class LengthMismatchError(DataError):
 
 class WeightsError(NapeError, ValueError):
     """A weight file is corrupted, truncated or not a nape-plugin file."""
+
+
+class NonFiniteError(NapeError, ArithmeticError):
+    """A computation gave NaN or infinite values (e.g. predictions of weights that no longer fit the inputs)."""
+
+
+class ParameterError(NapeError, ValueError):
+    """An argument is out of its range or not one of its choices (a batch size of 0, an unknown mode)."""
+
+
+class PathError(NapeError, OSError):
+    """A path cannot be used as asked: an input that is not a readable file, an output that is not a regular,
+    writable file."""
+
+
+class MissingFileError(PathError, FileNotFoundError):
+    """A file a call reads does not exist."""
 
 
 class PluginError(NapeError, RuntimeError):

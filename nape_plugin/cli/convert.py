@@ -5,6 +5,7 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import inspect
 import json
 import re
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 
 from ..convert import to_graph
 from ..errors import ConversionError
+from ..utils.files import is_file
+from .inputs import output_file
 
 _FACTORY = re.compile(r"^(?P<module>.+\.py|[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_]\w*)$")
 
@@ -57,7 +60,7 @@ def load_factory(target: str) -> Any:
     module, attr = match["module"], match["attr"]
     if module.endswith(".py"):
         path = Path(module).resolve()
-        if not path.is_file():
+        if not is_file(path):
             raise ConversionError(f"no file {module}; give the path of the Python file that defines {attr}")
         spec = importlib.util.spec_from_file_location(f"_nape_factory_{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
@@ -65,6 +68,8 @@ def load_factory(target: str) -> Any:
         sys.path.insert(0, str(path.parent))       # so the file can import its neighbours
         try:
             spec.loader.exec_module(mod)
+        except SyntaxError as e:
+            raise ConversionError(f"{module} is not valid Python (line {e.lineno}: {e.msg})") from None
         finally:
             sys.path.remove(str(path.parent))
     else:
@@ -87,6 +92,13 @@ def build_module(factory: Any, kwargs: dict[str, Any], device: str, label: str) 
         return factory
     if not callable(factory):
         raise ConversionError(f"{label} is a {type(factory).__name__}, not a torch.nn.Module or a function making one")
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as e:
+        raise ConversionError(f"{label} cannot take {', '.join(f'{k}=' for k in kwargs) or 'no arguments'} ({e}); "
+                              "fix the -k/--kwarg options") from None
+    except ValueError:                         # no signature to check (a builtin): the call will tell
+        pass
     try:
         with torch.device(device):
             module = factory(**kwargs)
@@ -119,7 +131,8 @@ class Convert:
                        help="keyword argument for the factory (a Python literal or a string); repeatable")
         p.add_argument("--device", choices=("meta", "cpu"), default="meta",
                        help="where the factory builds the module: meta (default) allocates no weight memory")
-        p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the JSON to FILE instead of stdout")
+        p.add_argument("-o", "--output", type=output_file, metavar="FILE",
+                       help="write the JSON to FILE instead of stdout")
         p.add_argument("--indent", type=int, default=None, help="indent the JSON by this many spaces")
         p.add_argument("--summary", action="store_true",
                        help="print the node table and totals instead of the JSON (with -o, the JSON is written too)")
@@ -129,7 +142,7 @@ class Convert:
         context: dict[str, Any] = {}
         if args.input_shape is not None:
             context["input_shape"] = args.input_shape
-        if args.space is None and _FACTORY.match(args.target) and not Path(args.target).is_file():
+        if args.space is None and _FACTORY.match(args.target) and not is_file(args.target):
             factory = load_factory(args.target)
             obj = build_module(factory, dict(args.kwarg), args.device, args.target)
             context.setdefault("name", getattr(factory, "__name__", args.target))

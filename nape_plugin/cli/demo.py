@@ -11,6 +11,7 @@ import numpy as np
 from .. import metrics
 from ..data.demo import demo_sample
 from ..gennape.pretrained import resolve
+from .inputs import output_file, positive_int
 
 
 def scatter_plot(y_true: np.ndarray, y_pred: np.ndarray, path: str | Path, title: str) -> Path:
@@ -54,8 +55,9 @@ def run_demo(model: str = "default", out: str | Path = "nape_demo.png", top: int
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default",
                         help="pretrained model name or saved estimator file (default: default)")
-    parser.add_argument("--out", default="nape_demo.png", help="where to save the predicted-vs-true scatter plot")
-    parser.add_argument("--top", type=int, default=10, help="rows of the top table")
+    parser.add_argument("--out", default="nape_demo.png", type=output_file,
+                        help="where to save the predicted-vs-true scatter plot")
+    parser.add_argument("--top", type=positive_int, default=10, help="rows of the top table")
 
 
 def run(args: argparse.Namespace) -> int:

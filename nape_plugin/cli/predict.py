@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..utils.files import input_file
+from .inputs import output_file, read_csv
 
 
 def _estimator(model: str):
@@ -22,14 +23,14 @@ def _items(args: argparse.Namespace) -> list[Any]:
     """Architectures from positional arguments or a file (one per line, or a CSV with an ``arch`` column)."""
     items: list[Any] = list(args.archs)
     if args.file:
-        path = Path(args.file)
-        if not path.is_file():
-            raise DataError(f"no file {path}")
+        path = input_file(args.file, "architecture file")
         if path.suffix == ".csv":
-            with path.open() as f:
-                items += [row["arch"] for row in csv.DictReader(f)]
+            items += [row["arch"] for row in read_csv(path, ("arch",))[1]]
         else:
-            items += [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            try:
+                items += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path} is not UTF-8 text (byte {e.start}); give one encoding per line") from None
     if not items:
         raise DataError("no architectures given: pass encodings, graph JSON files, or --file")
     return items
@@ -41,7 +42,7 @@ def _context(args: argparse.Namespace) -> dict[str, Any]:
 
 def _graph(item: str, context: dict[str, Any]):
     from ..convert import to_graph
-    return to_graph(Path(item) if item.endswith(".json") else item, **context)
+    return to_graph(input_file(item, "graph JSON file") if item.endswith(".json") else item, **context)
 
 
 class Predict:
@@ -80,20 +81,19 @@ class Finetune:
         parser.add_argument("--model", default="default", help="pretrained name or saved estimator file")
         parser.add_argument("--mode", default=None, choices=["auto", "rescale", "heads", "adapter", "full"],
                             help="fine-tuning path (default: picked by sample count)")
-        parser.add_argument("--out", required=True, help="where to save the fine-tuned estimator (.pt)")
+        parser.add_argument("--out", required=True, type=output_file,
+                            help="where to save the fine-tuned estimator (.pt)")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         path = Path(args.labels)
-        if not path.is_file():
-            raise DataError(f"no file {path}")
-        with path.open() as f:
-            rows = list(csv.DictReader(f))
-        if not rows or not {"arch", "label"} <= set(rows[0]):
-            raise DataError(f"{path} needs a header with 'arch' and 'label' columns")
+        rows = read_csv(path, ("arch", "label"), "labels CSV file")[1]
+        try:
+            labels = np.array([float(r["label"]) for r in rows])
+        except ValueError as e:
+            raise DataError(f"the 'label' column of {path} must hold numbers ({e})") from None
         est = _estimator(args.model)
         graphs = [_graph(r["arch"], _context(args)) for r in rows]
-        labels = np.array([float(r["label"]) for r in rows])
         est.fit(graphs, labels, mode=args.mode)
         est.save(args.out)
         print(f"fine-tuned '{args.model}' on {len(rows)} architectures ({est.finetune_mode_}); saved {args.out}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 import time
@@ -15,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, EncodingError
+from ..utils.files import atomic_write, writable_file
+from .inputs import output_file, output_folder, positive_int, read_csv
 
 
 def _keyword(text: str) -> tuple[str, Any]:
@@ -25,23 +28,22 @@ def _keyword(text: str) -> tuple[str, Any]:
 
 def read_table(path: Path, arch_column: str, columns: list[str], space: Any) -> tuple[list[Any], dict[str, np.ndarray]]:
     """Architectures (canonical encodings of ``space``) and numeric ``columns`` of a CSV file."""
-    if not Path(path).is_file():
-        raise DataError(f"no file {path}")
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in [arch_column, *columns] if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path} has no column(s) {missing}; its columns: {', '.join(reader.fieldnames or [])}")
-        rows = list(reader)
-    if not rows:
-        raise DataError(f"{path} has no rows")
-    archs = [space.parse(_literal(r[arch_column])) for r in rows]
+    rows = read_csv(path, (arch_column, *columns))[1]
+    archs = []
+    for i, r in enumerate(rows):
+        try:
+            archs.append(space.parse(_literal(r[arch_column])))
+        except EncodingError as e:
+            raise EncodingError(f"{path} row {i + 2}: {e}") from None
     values = {}
     for c in columns:
         try:
             values[c] = np.array([float(r[c]) for r in rows])
         except ValueError:
             raise DataError(f"column {c!r} of {path} is not numeric") from None
+        if not np.isfinite(values[c]).all():
+            raise DataError(f"column {c!r} of {path} holds NaN or infinite values (row "
+                            f"{int(np.argmax(~np.isfinite(values[c]))) + 2}); drop or fix those rows")
     return archs, values
 
 
@@ -74,7 +76,8 @@ class Search:
         p.add_argument("--train-csv", type=Path, help="labelled architectures to fit the scorer on first")
         p.add_argument("--label-column", help="label column of --train-csv (higher = better)")
         p.add_argument("--arch-column", default="arch", help="architecture column of the CSV files (default: arch)")
-        p.add_argument("--budget", type=int, default=1000, help="distinct architectures to score (default 1000)")
+        p.add_argument("--budget", type=positive_int, default=1000,
+                       help="distinct architectures to score (default 1000)")
         p.add_argument("--strategy", choices=("evolution", "random"), default="evolution",
                        help="evolution: regularised evolution (tournament selection, mutation, oldest out); "
                             "random: independent random samples (default: evolution)")
@@ -84,14 +87,14 @@ class Search:
         p.add_argument("--cost-column", action="append", default=[],
                        help="a column of --cost-csv to minimise; repeatable")
         p.add_argument("--start", help="GENNAPE mode: look for a higher score and fewer FLOPs than this architecture")
-        p.add_argument("--population", type=int, default=50,
+        p.add_argument("--population", type=positive_int, default=50,
                        help="architectures alive in the evolution (at first random samples, or --start and its "
                             "mutations; default 50)")
-        p.add_argument("--sample-size", type=int, default=10, help="tournament size")
-        p.add_argument("--batch-size", type=int, default=1, help="children scored per evolution step")
+        p.add_argument("--sample-size", type=positive_int, default=10, help="tournament size")
+        p.add_argument("--batch-size", type=positive_int, default=1, help="children scored per evolution step")
         p.add_argument("--seed", type=int, default=0, help="seed of the sampling and mutations (default 0)")
-        p.add_argument("--top", type=int, default=10, help="rows of the printed table")
-        p.add_argument("--out", type=Path, help="folder for history.csv, front.csv and pareto.png")
+        p.add_argument("--top", type=positive_int, default=10, help="rows of the printed table")
+        p.add_argument("--out", type=output_folder, help="folder for history.csv, front.csv and pareto.png")
         p.add_argument("--json", action="store_true", help="print the result as JSON")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -101,6 +104,9 @@ class Search:
         from ..search import search
         from ..search.scorers import resolve_scorer
         space = spaces.get(args.space)
+        if args.out is not None:
+            for name in ("history.csv", "front.csv", "pareto.png"):
+                writable_file(args.out / name)
         scorer = resolve_scorer(args.scorer, **dict(args.kwarg))
         if args.train_csv is not None:
             if not args.label_column:
@@ -113,8 +119,6 @@ class Search:
                 raise DataError("--cost-column needs --cost-csv")
             archs, cols = read_table(args.cost_csv, args.arch_column, args.cost_column, space)
             costs.update({c: dict(zip(archs, cols[c])) for c in args.cost_column})
-        if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         res = search(space, scorer, budget=args.budget, costs=costs or None, strategy=args.strategy,
                      population=args.population, sample_size=args.sample_size, batch_size=args.batch_size,
@@ -172,22 +176,21 @@ class Surrogate:
         p.add_argument("--curve-columns", help="comma-separated partial-curve columns (learning-curve predictors)")
         p.add_argument("-k", "--kwarg", type=_keyword, action="append", default=[], metavar="KEY=VALUE",
                        help="keyword argument for the predictor (e.g. backend=lightgbm); repeatable")
-        p.add_argument("-o", "--output", type=Path, help="write arch,prediction[,std] rows to this CSV")
+        p.add_argument("-o", "--output", type=output_file, help="write arch,prediction[,std] rows to this CSV")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from .. import metrics, plugins, spaces
+        from .. import metrics, spaces
         from ..predictors.learning_curves import LearningCurvePredictor
-        from ..search.scorers import bind_space, inputs, needs_fit
+        from ..search.scorers import bind_space, inputs, make_predictor, needs_fit
         space = spaces.get(args.space)
-        model = bind_space(plugins.get_predictor(args.name, **dict(args.kwarg)), space)
+        model = bind_space(make_predictor(args.name, **dict(args.kwarg)), space)
         curves = [c for c in (args.curve_columns or "").split(",") if c]
         if isinstance(model, LearningCurvePredictor) and not curves:
             raise DataError(f"{args.name} predicts from partial learning curves: pass --curve-columns")
 
         def load(path: Path, labelled: bool) -> tuple[list[Any], dict[str, np.ndarray], bool]:
-            with open(path, newline="") as fh:
-                header = next(csv.reader(fh), [])
+            header = read_csv(path)[0]
             has_label = bool(args.label_column) and args.label_column in header
             if labelled and not has_label:
                 raise DataError(f"{path} needs the label column {args.label_column!r} (--label-column)")
@@ -223,10 +226,11 @@ class Surrogate:
                   f"Kendall tau {metrics.kendall_tau(y[ok], mean[ok]):.4f}"
                   + (f"  MAE {metrics.mae(y[ok], mean[ok]):.4f}" if args.train is not None else ""))
         if args.output is not None:
-            with open(args.output, "w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(["arch", "prediction"] + (["std"] if std is not None else []))
-                for i, a in enumerate(archs):
-                    w.writerow([a, mean[i]] + ([std[i]] if std is not None else []))
+            text = io.StringIO()
+            w = csv.writer(text)
+            w.writerow(["arch", "prediction"] + (["std"] if std is not None else []))
+            for i, a in enumerate(archs):
+                w.writerow([a, mean[i]] + ([std[i]] if std is not None else []))
+            atomic_write(args.output, text.getvalue().encode())
             print(f"wrote {args.output}", file=sys.stderr)
         return 0

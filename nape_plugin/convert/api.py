@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConversionError
+from ..errors import ConversionError, NapeError, PluginError
 from ..graph.core import CompGraph
 from ..plugins.manager import get_plugin_manager
 
@@ -17,7 +17,16 @@ def to_graph(obj: Any, **context: Any) -> CompGraph:
     """
     if isinstance(obj, CompGraph):
         return obj
-    graph = get_plugin_manager().to_graph(obj, context)
+    try:
+        graph = get_plugin_manager().to_graph(obj, context)
+    except NapeError:
+        raise
+    except Exception as e:     # a converter's own failure: say which hook and what, keep the cause for debugging
+        raise ConversionError(f"a nape_to_graph converter failed on {type(obj).__module__}.{type(obj).__qualname__}:"
+                              f" {type(e).__name__}: {str(e)[:300]} (`nape plugins` lists the converters)") from e
+    if graph is not None and not isinstance(graph, CompGraph):
+        raise PluginError(f"a nape_to_graph converter returned a {type(graph).__module__}.{type(graph).__qualname__}"
+                          " instead of a CompGraph or None; fix that plugin (`nape plugins` lists the converters)")
     if graph is None:
         raise ConversionError(
             f"no converter accepts {type(obj).__module__}.{type(obj).__qualname__}"

@@ -6,20 +6,25 @@ Sharing node objects this way makes files small and loading fast: NAS benchmark 
 nodes. A file is written to a temporary file in the same folder, fsynced and moved into place with ``os.replace``, so
 a crash mid-write leaves the old file or none, never a torn one; a file that is truncated, corrupted or not ours is
 reported as absent and rebuilt by the caller.
+
+A :class:`Manifest` in the folder lists the files the cache wrote and what each one holds, so the cache only ever
+deletes its own files: a user's file in the folder is never touched, whatever its name.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..graph.core import CompGraph, Node
 from ..utils.files import atomic_write
+from ..utils.progress import track
 
 MAGIC = b"NAPE-GRAPH-CACHE/1\n"
 _DIGEST = 32
@@ -69,6 +74,55 @@ def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
             return {k: z[k] for k in z.files}
     except (ValueError, OSError, KeyError):
         return None
+
+
+class Manifest:
+    """The files a cache folder's writer created, each with its owner (a string naming what it caches: two files of
+    one owner hold two versions of the same thing). Updates are atomic and, where the OS has ``fcntl``, serialised
+    between processes."""
+
+    NAME = "nape-cache-manifest.json"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / self.NAME
+
+    def entries(self) -> dict[str, str]:
+        """``{file name: owner}`` of the files the cache wrote (an unreadable manifest lists none)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        files = data.get("files") if isinstance(data, dict) else None
+        return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)} \
+            if isinstance(files, dict) else {}
+
+    def record(self, name: str, owner: str) -> list[Path]:
+        """Record that the cache wrote ``name`` for ``owner``; delete the files it wrote earlier for the same owner
+        (now superseded) and forget those that are gone. Returns the deleted paths."""
+        with self._locked():
+            entries = self.entries()
+            stale = [k for k, v in entries.items() if v == owner and k != name]
+            for k in stale:
+                (self.folder / k).unlink(missing_ok=True)
+            entries = {k: v for k, v in entries.items() if k not in stale and (self.folder / k).is_file()}
+            entries[name] = owner
+            atomic_write(self.path, json.dumps({"files": entries}, indent=0, sort_keys=True).encode())
+        return [self.folder / k for k in stale]
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:                                     # no fcntl (Windows): updates are atomic, not locked
+            yield
+            return
+        with open(self.folder / f".{self.NAME}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def json_array(obj: Any) -> np.ndarray:
@@ -141,7 +195,7 @@ def unpack_graphs(arrays: dict[str, np.ndarray], select: Sequence[int] | None = 
     gc_was_enabled = gc.isenabled()
     gc.disable()               # millions of new tuples would set off many collections that free nothing
     try:
-        return [graph(i) for i in (range(len(metas)) if select is None else select)]
+        return [graph(i) for i in track(range(len(metas)) if select is None else select, "load cached graphs")]
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -6,13 +6,17 @@ graphs come from its search space (``nape.spaces.get(family).to_graph``; when th
 tasks, the network of that task, ``space.for_task(metric)``) and are cached on disk
 (:func:`nape_plugin.utils.files.cache_dir`) under a key made of the family (and task),
 :data:`~nape_plugin.graph.GRAPH_FORMAT_VERSION`, a digest of the table file and a
-digest of the code that builds the graphs; any change to one of them rebuilds the cache. Loading a subset
-(``limit=``/``indices=``) reads the graphs it can from the cache, builds the rest and adds them to it.
+digest of the code that builds the graphs; any change to one of them rebuilds the cache, and the new file replaces
+the old one of the same family and table file (the caches of other table files are kept). The cache deletes only files
+its manifest says it wrote (:class:`~nape_plugin.data.cache.Manifest`), and the temporaries of killed writes. Loading
+a subset (``limit=``/``indices=``) reads the graphs it can from the cache, builds the rest and adds them to it.
+Building and loading many graphs shows a progress bar (:mod:`nape_plugin.utils.progress`).
 """
 from __future__ import annotations
 
 import ast
 import csv
+import glob
 import inspect
 import json
 import os
@@ -28,7 +32,8 @@ import numpy as np
 from ..errors import DataError, UnknownNameError
 from ..graph.core import GRAPH_FORMAT_VERSION, CompGraph
 from ..spaces import SearchSpace
-from ..utils.files import CACHE_ENV, cache_dir
+from ..utils.files import CACHE_ENV, cache_dir, remove_stale_temporaries
+from ..utils.progress import track
 from . import cache as _cache
 
 DATA_ENV = "NAPE_DATA"
@@ -249,7 +254,7 @@ def _space(name: str) -> SearchSpace:
 # ----------------------------------------------------------------------------------------------- the graphs
 def _build(space: SearchSpace, encodings: Sequence[Any]) -> tuple[list[CompGraph], list[Any]]:
     archs = [space.parse(e) for e in encodings]
-    return [space.to_graph(a) for a in archs], archs
+    return [space.to_graph(a) for a in track(archs, f"build {space.name} graphs")], archs
 
 
 def _code_fingerprint(space: SearchSpace) -> str:
@@ -274,6 +279,7 @@ class _Store:
         self.key = _cache.fingerprint(fam.name, *task, str(GRAPH_FORMAT_VERSION), _cache.file_fingerprint(table),
                                       _code_fingerprint(space))
         self.stem = ".".join((fam.name, *task))              # one cache file per family, task and table
+        self.owner = f"{self.stem} {table.resolve()}"          # a newer file of the same owner supersedes it
         self.path = (directory or cache_dir()) / f"{self.stem}-{self.key[:20]}.graphs"
         stored = _cache.read_arrays(self.path)
         if stored is not None and bytes(stored.get("key", b"")) != self.key.encode():
@@ -306,9 +312,8 @@ class _Store:
         arrays["key"] = np.frombuffer(self.key.encode(), dtype=np.uint8)
         try:
             _cache.write_arrays(self.path, arrays)
-            for old in self.path.parent.glob(f"{self.stem}-{'[0-9a-f]' * 20}.graphs"):
-                if old != self.path:
-                    old.unlink(missing_ok=True)
+            _cache.Manifest(self.path.parent).record(self.path.name, self.owner)
+            remove_stale_temporaries(self.path.parent, f"{glob.escape(self.stem)}-{'[0-9a-f]' * 20}.graphs")
         except OSError as e:
             warnings.warn(f"could not write the graph cache {self.path} ({e}); graphs will be built again next "
                           f"time. Set {CACHE_ENV} to a writable folder", stacklevel=4)

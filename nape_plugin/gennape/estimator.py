@@ -18,18 +18,19 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import plugins
 from ..convert import to_graph
-from ..errors import DataError, EmptyBatchError, NotFittedError, UnknownNameError, WeightsError
+from ..errors import DataError, EmptyBatchError, NonFiniteError, NotFittedError, UnknownNameError, WeightsError
 from ..graph.core import CompGraph
 from ..graph.features import NUM_NODE_FEATURES
 from ..graph.packed import PackedGraphs
 from ..utils import threads
+from ..utils.progress import track
 from ..utils.validation import check_labels, check_not_sparse
 from . import finetuning, io, pretraining
 from .labels import free_statistics
@@ -42,16 +43,19 @@ Start = Union[str, os.PathLike, "GennapeEstimator", None]
 ARCHITECTURE = ("conv", "width", "layers", "embed_dim", "num_heads", "relative")
 
 
-def pack(items: Sequence[Any] | PackedGraphs | None, context: dict[str, Any]) -> PackedGraphs:
+def pack(items: Sequence[Any] | PackedGraphs | None, context: dict[str, Any], progress: bool = False) -> PackedGraphs:
     """``items`` as packed tensors (CompGraphs as they are, other objects through ``nape.to_graph``); a PackedGraphs
     comes back as a view sharing its arrays, so setting its targets never changes the caller's object."""
     check_not_sparse(items, "graphs")
     if isinstance(items, PackedGraphs):
         packed = PackedGraphs.from_arrays(items.to_arrays()) if len(items) else items
-    elif items is None or len(items) == 0:
-        packed = PackedGraphs()
+    elif isinstance(items, (CompGraph, str, bytes, Mapping)) or (items is not None and not isinstance(items, Iterable)):
+        raise DataError(f"expected a list of graphs (or of objects nape.to_graph accepts), got one "
+                        f"{type(items).__name__}; pass a list, e.g. est.predict([graph])")
     else:
-        packed = PackedGraphs([g if isinstance(g, CompGraph) else to_graph(g, **context) for g in items])
+        graphs = [] if items is None else [g if isinstance(g, CompGraph) else to_graph(g, **context)
+                                           for g in track(items, "build graphs", progress)]
+        packed = PackedGraphs(graphs, progress=progress) if graphs else PackedGraphs()
     if len(packed) == 0:
         raise EmptyBatchError("got no graphs; pass a non-empty list of CompGraphs or objects nape.to_graph accepts")
     return packed
@@ -221,14 +225,14 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
                 ``self.finetune``. Fine-tuning only.
             checkpoint_dir: resumable checkpoints of each pretraining stage. Pretraining only.
         """
-        packed = pack(graphs, context)
+        packed = pack(graphs, context, self.progress)
         labels = check_labels(y, len(packed))
         if self.pretrained is None:
             if mode is not None:
                 raise DataError(f"mode={mode!r} chooses a fine-tuning path, but this estimator has no start "
                                 "(pretrained=None) and pretrains from scratch; give it one with pretrained=<name, "
                                 "file or fitted estimator>")
-            extra = None if unlabelled is None or len(unlabelled) == 0 else pack(unlabelled, {})
+            extra = None if unlabelled is None or len(unlabelled) == 0 else pack(unlabelled, {}, self.progress)
             pretraining.pretrain(self, packed, labels, groups, extra, checkpoint_dir)
         else:
             reject_pretraining_arguments(self, groups=groups, unlabelled=unlabelled, checkpoint_dir=checkpoint_dir)
@@ -244,7 +248,7 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
         every clone's) fine-tunes from it, and this estimator's model, which then ranks by those statistics. Helps
         most on families far from the pretraining data with few labels (docs/results.md); returns self."""
         start = self._start()
-        packed = pack(graphs, context)
+        packed = pack(graphs, context, self.progress)
         u = packed.to_arrays()["u"]
         tuned = type(self)(**{**self.get_params(deep=False), "finetune_epochs": epochs})
         tuned._take_start(start)
@@ -265,9 +269,9 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
         ``fit(graphs, y)``, they are in the units of ``y``.
         """
         self._check_fitted()
-        packed = pack(graphs, context)
-        show = progress if progress is not None else (self.progress if len(packed) > 2000 else False)
-        u, heads = head_outputs(self.model_, packed, self.centers_, self.fuzzifier, batch_size, show)
+        packed = pack(graphs, context, self.progress)
+        u, heads = head_outputs(self.model_, packed, self.centers_, self.fuzzifier, batch_size,
+                                progress if progress is not None else self.progress)
         z = (u * heads).sum(1)
         spread = np.sqrt((u * (heads - z[:, None]) ** 2).sum(1))
         if self.family_ != finetuning.TARGET:
@@ -279,13 +283,17 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
             mean = finetuning.combine(self, z, finetuning.zero_shot_z(self, packed), finetuning.size_z(self, packed))
             e = self.ensemble_
             scale = abs(e["scale"]) * e["weights"][2] / e["std"][2]
+        bad = ~(np.isfinite(mean) & np.isfinite(spread * scale))
+        if bad.any():
+            raise NonFiniteError(f"{int(bad.sum())} of {len(bad)} predictions are NaN or infinite (first: graph "
+                                 f"{int(np.argmax(bad))}); the weights or the graphs' sizes are out of range")
         return (mean, spread * scale) if return_std else mean
 
     @threads.limited
     def predict_heads(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Each head's prediction, ``(num_heads, n)`` in output units (an ensemble view for acquisition functions)."""
         self._check_fitted()
-        packed = pack(graphs, context)
+        packed = pack(graphs, context, self.progress)
         _, heads = head_outputs(self.model_, packed, self.centers_, self.fuzzifier, batch_size)
         if self.family_ != finetuning.TARGET:
             return np.stack([self.scaler_.inverse(finetuning.zero_shot_z(self, packed, heads[:, k]), None,
@@ -297,7 +305,7 @@ class GennapeEstimator(RegressorMixin, BaseEstimator):
     def embed(self, graphs: Sequence[Any], batch_size: int = 256, **context: Any) -> np.ndarray:
         """Graph embeddings ``(n, embed_dim)`` from the encoder."""
         self._check_fitted()
-        packed = pack(graphs, context)
+        packed = pack(graphs, context, self.progress)
         return embed_packed(self.model_, packed, np.arange(len(packed)), True, batch_size)
 
     # ------------------------------------------------------------------------------------------------ persist

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from .. import metrics
-from ..errors import EmptyBatchError, LabelError
+from ..errors import EmptyBatchError, LabelError, ParameterError
 from ..graph.packed import PackedGraphs
 from .losses import head_loss
 from .model import GennapeModel, cluster_weights, embeddings, mixture
@@ -57,7 +57,7 @@ def finetune(est: GennapeEstimator, packed: PackedGraphs, y: np.ndarray, mode: s
 def tune_copy(est: GennapeEstimator, packed: PackedGraphs, y: np.ndarray, mode: str) -> GennapeModel:
     """Set ``est.model_`` to a fresh copy of the pretrained weights tuned on ``(packed, y)`` standardised; return it."""
     if mode not in FINETUNE_MODES:
-        raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {FINETUNE_MODES}")
+        raise ParameterError(f"unknown fine-tuning mode {mode!r:.40}; choose one of {FINETUNE_MODES}")
     n = len(packed)
     if n < 3:
         raise EmptyBatchError(f"fine-tuning needs at least 3 labelled graphs, got {n}")

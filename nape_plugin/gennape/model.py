@@ -8,11 +8,18 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from ..errors import ParameterError
 from ..graph.features import NUM_NODE_FEATURES
 from ..graph.packed import PackedGraphs
 from ..utils.progress import progress_bar
 from .clustering import memberships
 from .nn import GraphEncoder, HeadEnsemble
+
+
+def check_batch_size(batch_size: Any) -> None:
+    """ParameterError unless ``batch_size`` is a positive int."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive int, got {batch_size!r:.40}")
 
 
 class GennapeModel(nn.Module):
@@ -78,6 +85,7 @@ def embeddings(model: GennapeModel, packed: PackedGraphs) -> tuple[Tensor, Tenso
 def embed_packed(model: GennapeModel, packed: PackedGraphs, indices: np.ndarray, base_only: bool = False,
                  batch_size: int = 256) -> np.ndarray:
     """Base embeddings (``base_only``) or head inputs of the graphs at ``indices``, as an array."""
+    check_batch_size(batch_size)
     device = next(model.parameters()).device
     was = model.training
     model.eval()
@@ -93,6 +101,7 @@ def embed_packed(model: GennapeModel, packed: PackedGraphs, indices: np.ndarray,
 def head_outputs(model: GennapeModel, packed: PackedGraphs, centers: Tensor, fuzzifier: float, batch_size: int = 256,
                  progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
     """``(memberships (n, K), head outputs (n, K))`` of ``model`` in standardised units."""
+    check_batch_size(batch_size)
     device = next(model.parameters()).device
     was = model.training
     model.eval()

@@ -1,13 +1,15 @@
 """Config-driven pretraining: train an estimator from a config file and write its weights and JSON card.
 
 A config (``nape_plugin/gennape/configs/<name>.json``) names the labelled families to train on, the unlabelled graphs
-of the
-contrastive stage, the estimator's parameters and the seed. The same command with the same config and seed
-reproduces the shipped weights; ``--checkpoint-dir`` makes an interrupted run resumable.
+of the contrastive stage, the estimator's parameters and the seed; every field is checked before any work starts. The
+same command with the same config and seed reproduces the shipped weights; ``--checkpoint-dir`` makes an interrupted
+run resumable. Models are written to the user's folder (:func:`~.pretrained.registry.user_dir`) unless told
+otherwise, and never over a shipped model.
 """
 from __future__ import annotations
 
 import json
+import math
 import platform
 import random
 import subprocess
@@ -22,26 +24,82 @@ import torch
 from .. import metrics
 from .._version import __version__
 from ..data import datasets
-from ..errors import DataError, UnknownNameError
+from ..errors import DataError, PathError, UnknownNameError
 from ..graph.core import CompGraph
-from ..utils.files import is_safe_name
+from ..utils.files import atomic_write, is_file, is_safe_name, writable_file
 from ..utils.progress import progress_bar
 from .bagging import BaggedEstimator
 from .estimator import GennapeEstimator
+from .pretrained.registry import HERE, user_dir
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 def load_config(name_or_path: str) -> dict[str, Any]:
-    """A config by shipped name (``gennape-nb101``) or by path to a JSON file."""
+    """A config by shipped name (``gennape-nb101``) or by path to a JSON file, checked (:func:`check_config`)."""
     path = Path(name_or_path)
-    if not path.is_file():
+    if not is_file(path):
         path = CONFIG_DIR / f"{name_or_path}.json"
-    if not path.is_file():
+    if not is_file(path):
         shipped = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
-        raise UnknownNameError(f"no config {name_or_path!r}: give a JSON file or one of: {shipped}")
-    return json.loads(path.read_text())
+        raise UnknownNameError(f"no config {name_or_path!r:.200}: give a JSON file or one of: {shipped}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as e:          # not JSON, not UTF-8, absurdly nested
+        raise DataError(f"config {path} is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
+    return check_config(config, str(path))
+
+
+def check_config(config: Any, source: str = "config") -> dict[str, Any]:
+    """``config`` when every field has the type and range :func:`pretrain` needs, else a DataError naming the field."""
+    def need(ok: bool, field: str, what: str) -> None:
+        if not ok:
+            raise DataError(f"{source}: {field} must be {what}")
+
+    def count(v: Any) -> bool:
+        return type(v) is int and v >= 0
+
+    need(isinstance(config, dict), "the config", "a JSON object")
+    known = {"name", "description", "seed", "train", "exclude", "zero_shot", "unlabelled", "estimator", "bagging"}
+    need(set(config) <= known, f"key(s) {sorted(set(config) - known)!r:.120}", f"among {sorted(known)}")
+    need(isinstance(config.get("name"), str) and is_safe_name(config["name"]), "'name'",
+         "a plain file name (letters, digits, '.', '_', '-'; no folder)")
+    need(count(config.get("seed")), "'seed'", "an int >= 0")
+    need(isinstance(config.get("description", ""), str), "'description'", "a string")
+    train = config.get("train")
+    need(isinstance(train, list) and len(train) > 0, "'train'", "a non-empty list of {\"family\": ...} entries")
+    for i, spec in enumerate(train):
+        need(isinstance(spec, dict) and spec.get("family") in datasets.families(), f"train[{i}]",
+             f"an object whose 'family' is one of {', '.join(datasets.families())}")
+        need(set(spec) <= {"family", "metric", "scale", "limit", "group"}, f"train[{i}]",
+             "an object with keys among family, metric, scale, limit, group")
+        need(isinstance(spec.get("metric", ""), str) and isinstance(spec.get("group", ""), str), f"train[{i}]",
+             "an object whose metric and group are strings")
+        scale = spec.get("scale", 1.0)
+        need(type(scale) in (int, float) and math.isfinite(scale), f"train[{i}].scale", "a finite number")
+        need(spec.get("limit") is None or (count(spec["limit"]) and spec["limit"] > 0), f"train[{i}].limit",
+             "a positive int")
+    for key in ("exclude", "zero_shot", "unlabelled", "estimator"):
+        need(isinstance(config.get(key, {}), dict), f"'{key}'", "an object")
+    need(all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in config.get("exclude", {}).values()),
+         "'exclude'", "an object of lists of names (\"demo\")")
+    need(all(f in datasets.families() and (v is None or count(v)) for f, v in config.get("zero_shot", {}).items()),
+         "'zero_shot'", "an object mapping families to a sample size or null")
+    unlabelled = config.get("unlabelled", {})
+    need(set(unlabelled) <= {"spaces", "generated", "generated_families"}, "'unlabelled'",
+         "an object with keys among spaces, generated, generated_families")
+    need(isinstance(unlabelled.get("spaces", {}), dict) and all(
+        isinstance(k, str) and count(v) for k, v in unlabelled.get("spaces", {}).items()), "'unlabelled.spaces'",
+         "an object mapping space names to counts")
+    need(count(unlabelled.get("generated", 0)), "'unlabelled.generated'", "an int >= 0")
+    params = set(GennapeEstimator().get_params())
+    need(set(config.get("estimator", {})) <= params, f"'estimator' key(s) "
+         f"{sorted(set(config.get('estimator', {})) - params)!r:.120}", "estimator parameters")
+    bagging = config.get("bagging")
+    need(bagging is None or (isinstance(bagging, dict) and count(bagging.get("members")) and bagging["members"] > 0
+                             and set(bagging) <= {"members", "subsample"}), "'bagging'",
+         "an object with a positive int 'members' (and 'subsample')")
+    return config
 
 
 def excluded(config: dict[str, Any], family: str) -> set[str]:
@@ -181,12 +239,20 @@ def _metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
             "kendall_tau": round(metrics.kendall_tau(y, pred), 4)}
 
 
-def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root: str | None = None,
+def pretrain(config: dict[str, Any], out_dir: str | Path | None = None, root: str | None = None,
              checkpoint_dir: str | None = None, progress: bool | None = None, command: str | None = None) -> Path:
-    """Train the estimator a config describes; writes ``<name>.pt`` and ``<name>.json`` to ``out_dir``."""
-    if not is_safe_name(str(config.get("name", ""))):
-        raise DataError(f"config name {config.get('name')!r} cannot name the output files; use letters, digits, "
-                        "'.', '_' and '-'")
+    """Train the estimator a config describes; writes ``<name>.pt`` and ``<name>.json`` to ``out_dir`` (default: the
+    user's pretrained folder, where ``nape.load_pretrained`` finds them). Refuses a config :func:`check_config`
+    rejects and a target that is a shipped model, before any training."""
+    config = check_config(config)
+    out = user_dir() if out_dir is None else Path(out_dir)
+    target = out / f"{config['name']}.pt"
+    shipped = {p.resolve() for p in HERE.glob("*.pt")} | {p.resolve() for p in HERE.glob("*.json")}
+    if {target.resolve(), target.with_suffix(".json").resolve()} & shipped:
+        raise PathError(f"refusing to overwrite the shipped model {config['name']!r} in {HERE}; write it elsewhere "
+                        f"(the default is {user_dir()})")
+    writable_file(target)
+    writable_file(target.with_suffix(".json"))
     start = time.time()
     torch.manual_seed(config["seed"])
     graphs, y, groups, record, held_out = labelled(config, root)
@@ -207,8 +273,6 @@ def pretrain(config: dict[str, Any], out_dir: str | Path = PRETRAINED_DIR, root:
             "held_out": {fam: _metrics(ds.labels, est.predict(ds.graphs)) for fam, ds in held_out.items()},
             "check": check_metrics(est)}
     est.card_ = card
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    est.save(out / f"{config['name']}.pt", card=card)
-    (out / f"{config['name']}.json").write_text(json.dumps(card, indent=1) + "\n")
-    return out / f"{config['name']}.pt"
+    est.save(target, card=card)
+    atomic_write(target.with_suffix(".json"), (json.dumps(card, indent=1) + "\n").encode())
+    return target

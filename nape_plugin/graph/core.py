@@ -13,12 +13,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import CyclicGraphError, DisconnectedGraphError, GraphError
+from ..errors import CyclicGraphError, DisconnectedGraphError, GraphError, PathError
+from ..utils.files import atomic_write, input_file
 from .ops import OP_INDEX
 
 #: Bumped whenever node attributes or their meaning change; caches of built graphs key on it.
@@ -44,6 +44,33 @@ class Node:
     #: Where the node came from (module path, function, original op for "oov"); not part of equality.
     name: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        """Refuse attributes no network has (what :meth:`CompGraph.validate` relies on); shapes given as lists or
+        numpy ints become tuples of ints."""
+        for k in _SHAPE_FIELDS:
+            v = getattr(self, k)
+            if type(v) is not tuple or not all(type(x) is int for x in v):
+                if not isinstance(v, (tuple, list)) or not all(_is_int(x) for x in v):
+                    raise GraphError(f"node {self.op!r:.80}: {k} must be a tuple of ints, got {v!r:.80}")
+                v = tuple(int(x) for x in v)
+                object.__setattr__(self, k, v)
+            if len(v) > MAX_DIMS or (v and not 0 < min(v) <= max(v) <= MAX_INT):
+                raise GraphError(f"node {self.op!r:.80}: {k} must have at most {MAX_DIMS} entries, each positive, got "
+                                 f"{v!r:.80}")
+        for k in ("groups", "flops", "params"):
+            v = getattr(self, k)
+            if type(v) is not int:
+                if not _is_int(v):
+                    raise GraphError(f"node {self.op!r:.80}: {k} must be an int, got {v!r:.80}")
+                object.__setattr__(self, k, v := int(v))
+            if not (1 if k == "groups" else 0) <= v <= MAX_INT:
+                raise GraphError(f"node {self.op!r:.80}: {k} must be in {1 if k == 'groups' else 0}..2**63-1, got "
+                                 f"{v!r:.80}")
+        if type(self.op) is not str or type(self.name) is not str:
+            raise GraphError(f"node {self.op!r:.80}: op and name must be strings, got {self.name!r:.80}")
+        if type(self.bias) is not bool:
+            raise GraphError(f"node {self.op!r:.80}: bias must be true or false, got {self.bias!r:.80}")
+
     def label(self) -> tuple:
         """Everything that identifies the op instance, as a tuple of ints (name excluded)."""
         return (OP_INDEX.get(self.op, -1), len(self.in_shape), *self.in_shape, len(self.out_shape), *self.out_shape,
@@ -62,34 +89,44 @@ class Node:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise GraphError(f"node has unknown attributes {sorted(unknown)}; known: {sorted(names)}")
+            raise GraphError(f"node has unknown attributes {sorted(map(str, unknown))[:5]!r:.200}; known: "
+                             f"{sorted(names)}")
         if not isinstance(d.get("op"), str):
             raise GraphError(f"node {d!r:.80} has no op name")
         kw: dict[str, Any] = {}
         for k, v in d.items():
             if k in _SHAPE_FIELDS:
                 if not isinstance(v, (list, tuple)) or not all(_is_int(x) for x in v):
-                    raise GraphError(f"node {d['op']!r}: {k} must be a list of ints, got {v!r:.80}")
+                    raise GraphError(f"node {d['op']!r:.80}: {k} must be a list of ints, got {v!r:.80}")
                 v = tuple(int(x) for x in v)
             elif k in _INT_FIELDS:
                 if not _is_int(v):
-                    raise GraphError(f"node {d['op']!r}: {k} must be an int, got {v!r:.80}")
+                    raise GraphError(f"node {d['op']!r:.80}: {k} must be an int, got {v!r:.80}")
                 v = int(v)
-            elif k == "bias":
-                if not isinstance(v, bool):
-                    raise GraphError(f"node {d['op']!r}: bias must be true or false, got {v!r:.80}")
-            elif k == "name" and not isinstance(v, str):
-                raise GraphError(f"node {d['op']!r}: name must be a string, got {v!r:.80}")
             kw[k] = v
         return cls(**kw)
 
 
-_SHAPE_FIELDS = frozenset({"in_shape", "out_shape", "kernel", "stride", "dilation"})
+_SHAPE_FIELDS = ("in_shape", "out_shape", "kernel", "stride", "dilation")
 _INT_FIELDS = frozenset({"groups", "flops", "params"})
+#: Bounds of every node attribute: dimensions per shape, and the largest count (what an int64 holds).
+MAX_DIMS, MAX_INT = 8, 2 ** 63 - 1
 
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _edges(edges: Sequence[Any]) -> tuple[tuple[int, int], ...]:
+    """``edges`` as (src, dst) pairs of Python ints; GraphError for anything but pairs of ints (no bools, no floats)."""
+    pairs = tuple(tuple(e) if isinstance(e, (tuple, list)) else e for e in edges)
+    if all(type(e) is tuple and len(e) == 2 and type(e[0]) is int and type(e[1]) is int for e in pairs):
+        return pairs
+    bad = next((i for i, e in enumerate(pairs)
+                if not (isinstance(e, tuple) and len(e) == 2 and all(_is_int(x) for x in e))), None)
+    if bad is not None:
+        raise GraphError(f"edges must be (src, dst) pairs of node indices; got {edges[bad]!r:.80}")
+    return tuple((int(s), int(d)) for s, d in pairs)
 
 
 def _digest(*parts: bytes) -> bytes:
@@ -108,13 +145,10 @@ class CompGraph:
 
     def __init__(self, nodes: Sequence[Node], edges: Sequence[tuple[int, int]], meta: dict[str, Any] | None = None,
                  validate: bool = True):
+        if not isinstance(nodes, (list, tuple)) or not isinstance(edges, (list, tuple)):
+            raise GraphError(f"nodes and edges must be lists, got {type(nodes).__name__} and {type(edges).__name__}")
         self.nodes: tuple[Node, ...] = tuple(nodes)
-        try:
-            self.edges: tuple[tuple[int, int], ...] = tuple((int(s), int(d)) for s, d in edges)
-        except (TypeError, ValueError):
-            bad = next((e for e in edges if not (isinstance(e, (tuple, list)) and len(e) == 2
-                                                  and all(_is_int(x) for x in e))), edges)
-            raise GraphError(f"edges must be (src, dst) pairs of node indices; got {bad!r:.80}") from None
+        self.edges: tuple[tuple[int, int], ...] = _edges(edges)
         if meta is not None and not isinstance(meta, dict):
             raise GraphError(f"graph meta must be a mapping, got {type(meta).__name__}")
         self.meta: dict[str, Any] = dict(meta or {})
@@ -306,25 +340,32 @@ class CompGraph:
         """The graph as JSON; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write(path, text.encode())
         return text
 
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike) -> CompGraph:
         """Parse JSON text or read a JSON file written by :meth:`to_json`."""
+        if not isinstance(text_or_path, (str, os.PathLike)):
+            raise GraphError(f"expected graph JSON text or the path of a graph JSON file, got a "
+                             f"{type(text_or_path).__name__}")
         text, where = str(text_or_path), "text"
         if not text.lstrip().startswith(("{", "[")):
-            where = text
+            where = f"{text:.200}"
             try:
-                text = Path(text_or_path).read_text(encoding="utf-8")
+                text = input_file(text_or_path, "graph JSON file").read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise GraphError(f"{where} is not a graph JSON file (it is not text); write graphs with "
                                  "CompGraph.to_json") from None
+            except OSError as e:
+                if isinstance(e, PathError):
+                    raise
+                raise PathError(f"cannot read {where}: {e.strerror or e}") from None
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise GraphError(f"{where} is not valid graph JSON ({e}); the file may be truncated or corrupted: "
-                             "write graphs with CompGraph.to_json") from None
+        except (ValueError, RecursionError) as e:      # JSONDecodeError, ints beyond the digit limit, deep nesting
+            raise GraphError(f"{where} is not valid graph JSON ({type(e).__name__}: {str(e)[:200]}); the file may be "
+                             "truncated or corrupted: write graphs with CompGraph.to_json") from None
         return cls.from_dict(data)
 
     # ------------------------------------------------------------------------------------------------- features

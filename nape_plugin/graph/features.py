@@ -11,7 +11,7 @@ them. The computation graph itself stays faithful to the module (its FLOPs and p
 """
 from __future__ import annotations
 
-from math import log2, log10
+from math import log2, log10, prod
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,7 +57,7 @@ def chw(shape: Shape) -> tuple[int, int, int]:
         return shape[0], 1, 1
     if len(shape) == 2:
         return shape[1], shape[0], 1
-    return shape[0], int(np.prod(shape[1:-1])), shape[-1]
+    return shape[0], prod(shape[1:-1]), shape[-1]          # exact: numpy's int64 product would overflow
 
 
 def _log(v: int) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
+from ..utils.progress import track
 from .core import CompGraph
 from .features import NUM_NODE_FEATURES, chw, graph_features, live_nodes, node_features
 
@@ -25,7 +26,7 @@ class PackedGraphs:
     set, ``y`` and ``group`` (per-graph targets and family ids).
     """
 
-    def __init__(self, graphs: Sequence[CompGraph] = ()) -> None:
+    def __init__(self, graphs: Sequence[CompGraph] = (), progress: bool | None = None) -> None:
         self._rows: dict[tuple, int] = {}
         self._features: list[list[float]] = []
         self._node_ids: list[np.ndarray] = []
@@ -35,16 +36,16 @@ class PackedGraphs:
         self._packed = False
         self.y: np.ndarray | None = None
         self.group: np.ndarray | None = None
-        self.extend(graphs)
+        self.extend(graphs, progress)
 
     def __len__(self) -> int:
         return len(self.u) if self._packed else len(self._u)
 
-    def extend(self, graphs: Sequence[CompGraph]) -> PackedGraphs:
-        """Add graphs (featurising nodes not seen before)."""
+    def extend(self, graphs: Sequence[CompGraph], progress: bool | None = None) -> PackedGraphs:
+        """Add graphs (featurising nodes not seen before); ``progress`` as :func:`~nape_plugin.utils.progress.track`."""
         if self._rows is None:
             raise TypeError("graphs packed from arrays cannot be extended; use PackedGraphs.concat")
-        for g in graphs:
+        for g in track(graphs, "pack graphs", progress):
             hw = chw(g.nodes[0].out_shape)[1]
             live = live_nodes(g)
             position = np.cumsum(live) - 1

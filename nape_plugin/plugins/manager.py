@@ -192,7 +192,7 @@ def build_manager(autoload: bool | None = None, blocked: Iterable[str] | None = 
             dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "an unknown distribution"
             try:
                 plugin = ep.load()
-            except Exception as e:
+            except (Exception, SystemExit) as e:       # a plugin calling sys.exit at import must not end the host
                 raise PluginError(
                     f"cannot load plugin {ep.name!r} ({ep.value}) of {dist}: {type(e).__name__}: {e}. Fix or "
                     f"uninstall that package, or block it with {BLOCK_ENV}={ep.name} (or skip every third-party "

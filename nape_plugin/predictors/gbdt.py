@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import EmptyBatchError, NotFittedError, UnknownNameError
 from ..graph.core import CompGraph, Node
 from ..graph.ops import VOCAB
+from ..utils.progress import track
 from ..utils.validation import check_labels, check_not_sparse, normal_scores
 
 #: Ops counted one by one (everything but the graph's own input and output nodes).
@@ -156,7 +157,7 @@ def as_graphs(items: Iterable[Any], **context: Any) -> list[CompGraph]:
     """``items`` as computation graphs (anything :func:`nape_plugin.to_graph` accepts; ``context`` goes to it)."""
     from ..convert.api import to_graph
     check_not_sparse(items)
-    graphs = [to_graph(x, **context) for x in items]
+    graphs = [to_graph(x, **context) for x in track(items, "build graphs")]
     if not graphs:
         raise EmptyBatchError("got no architectures; pass a non-empty list of graphs, modules or encodings")
     return graphs
@@ -164,7 +165,7 @@ def as_graphs(items: Iterable[Any], **context: Any) -> list[CompGraph]:
 
 def feature_matrix(items: Iterable[Any], **context: Any) -> np.ndarray:
     """Stack :func:`graph_features` of ``items`` (graphs or anything :func:`nape_plugin.to_graph` accepts)."""
-    return np.stack([graph_features(g) for g in as_graphs(items, **context)])
+    return np.stack([graph_features(g) for g in track(as_graphs(items, **context), "graph features")])
 
 
 _BACKENDS = ("hist", "rf", "lightgbm", "xgboost")

@@ -30,6 +30,7 @@ from torch import nn
 
 from ..errors import ConversionError, EmptyBatchError, UnknownNameError
 from ..graph.core import CompGraph
+from ..utils.progress import track
 from ..utils.validation import check_labels, check_not_sparse
 
 #: Every proxy :func:`compute` knows.
@@ -213,7 +214,7 @@ class ZeroCostProxy(RegressorMixin, BaseEstimator):
     def scores(self, items: Iterable[Any]) -> np.ndarray:
         """The raw proxy value of each item (NaN where it is undefined, e.g. the output ignores the input)."""
         check_not_sparse(items)
-        values = np.array([self._one(it) for it in items], dtype=np.float64)
+        values = np.array([self._one(it) for it in track(items, f"score {self.proxy}")], dtype=np.float64)
         if not len(values):
             raise EmptyBatchError("got no architectures; pass a non-empty list of modules, graphs or encodings")
         return values

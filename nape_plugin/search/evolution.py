@@ -13,7 +13,6 @@ given architecture for ones with a higher predicted score and fewer FLOPs.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from ..errors import DataError, NapeError, UnknownNameError
 from ..graph import CompGraph
 from ..spaces import SearchSpace, as_rng
+from ..utils.progress import progress_bar
 from .pareto import pareto_front
 from .result import SearchResult
 from .scorers import Scorer, make_scorer
@@ -122,8 +122,6 @@ def search(space: str | SearchSpace, scorer: Any = "default", *, budget: int = 1
             a higher score and fewer FLOPs than ``start``. ``costs`` defaults to ``["flops"]`` here.
         seed: all randomness. progress: a tqdm bar (``None``: on terminals only). plot: save the Pareto plot there.
     """
-    from tqdm.auto import tqdm
-
     from .. import spaces as _spaces
     space = _spaces.get(space) if isinstance(space, str) else space
     if strategy not in STRATEGIES:
@@ -139,8 +137,7 @@ def search(space: str | SearchSpace, scorer: Any = "default", *, budget: int = 1
     names = tuple(n for n, _ in cost_fns)
     result = SearchResult(space.name, names)
     rng = as_rng(seed)
-    bar = tqdm(total=budget, desc=f"search {space.name}", unit="query",
-               disable=not (sys.stderr.isatty() if progress is None else progress))
+    bar = progress_bar(total=budget, desc=f"search {space.name}", enabled=progress, unit="query")
     evaluate = _Evaluator(space, make_scorer(scorer, space), cost_fns, result, bar)
     limit = 50 * budget + 1000          # proposals before giving up (a space smaller than the budget)
     proposals = 0

@@ -7,16 +7,33 @@ Every caller (the search, ``nape search``, ``nape surrogate``) goes through thes
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
 from .. import plugins
-from ..errors import DataError, UnknownNameError
+from ..errors import DataError, ParameterError, UnknownNameError
 from ..graph import CompGraph
 from ..spaces import SearchSpace
 
 Scorer = Callable[[list[Hashable], list[CompGraph]], np.ndarray]
+
+
+def make_predictor(name: str, **kwargs: Any) -> Any:
+    """A new registered predictor made with ``kwargs``; keywords its factory does not take are a ParameterError
+    listing those it does."""
+    factory = plugins.predictors().get(name)
+    if factory is not None:
+        try:
+            inspect.signature(factory).bind(**kwargs)
+        except TypeError:
+            taken = ", ".join(p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs"))
+            raise ParameterError(f"predictor {name!r} takes no keyword(s) {', '.join(sorted(kwargs))} as given; its "
+                                 f"keywords: {taken or 'none'}") from None
+        except ValueError:                # a factory without a signature (a builtin): let the call decide
+            pass
+    return plugins.get_predictor(name, **kwargs)
 
 
 def resolve_scorer(name: str, **kwargs: Any) -> Any:
@@ -24,7 +41,7 @@ def resolve_scorer(name: str, **kwargs: Any) -> Any:
     from ..gennape.pretrained import names as pretrained_names
     from ..gennape.pretrained import resolve
     if name in plugins.predictors():
-        return plugins.get_predictor(name, **kwargs)
+        return make_predictor(name, **kwargs)
     try:
         return resolve(name)
     except UnknownNameError:

@@ -1,14 +1,47 @@
 """What every search space provides."""
 from __future__ import annotations
 
+import ast
+import json
 import random
 from abc import ABC, abstractmethod
-from typing import Any, Hashable, Iterator
+from typing import Any, Collection, Hashable, Iterator, Mapping
 
 from torch import nn
 
-from ..errors import SpaceTooLargeError, UnknownNameError
+from ..errors import EncodingError, SpaceTooLargeError, UnknownNameError
 from ..graph import CompGraph
+
+#: The longest text a space parses as a literal: encodings are a few hundred characters, and a bound keeps a crafted
+#: string from costing seconds and gigabytes before it is refused.
+MAX_TEXT = 10_000
+
+
+def literal(text: str, what: str) -> Any:
+    """``text`` as a Python literal (JSON is one too, but for ``true``/``false``/``null``), parsed without ``eval``;
+    ``EncodingError`` naming ``what`` when it is longer than :data:`MAX_TEXT` or not a literal."""
+    if len(text) > MAX_TEXT:
+        raise EncodingError(f"{what} is {len(text):,} characters long; encodings are far shorter (at most "
+                            f"{MAX_TEXT:,}): {text[:80]!r}...")
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    raise EncodingError(f"{what} {text[:80]!r}{'...' if len(text) > 80 else ''} is neither JSON nor a Python literal")
+
+
+def check_keys(d: Mapping, allowed: Collection[str], what: str) -> None:
+    """The one rule of every space's dict encodings (NNI samples, NASLib specs, genotype and OFA dicts): a key the
+    encoding does not define is an ``EncodingError``, never silently ignored. (Missing keys are for the caller to
+    name.) Records that hold an encoding beside other fields (an NB101 statistics dict, a table row, NB301's full
+    configuration) are read for the encoding's keys; unknown keys inside the encoding's own namespace are refused."""
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        shown = ", ".join(f"{k!r:.60}" for k in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5
+                                                                else "")
+        raise EncodingError(f"{what} has unknown key(s) {shown}; remove them (its keys are "
+                            f"{', '.join(sorted(allowed)[:8])}{' ...' if len(allowed) > 8 else ''})")
 
 
 def as_rng(rng: random.Random | int | None) -> random.Random:

@@ -27,12 +27,15 @@ from torch import nn
 
 from ..errors import EncodingError, SpaceTooLargeError
 from ..graph import CompGraph, GraphBuilder
-from .base import SearchSpace, as_rng
+from .base import SearchSpace, as_rng, check_keys, literal
 
 INPUT, OUTPUT = "input", "output"
 #: Interior ops in the benchmark's label order (0, 1, 2), the order its graph hash uses.
 OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 MAX_VERTICES, MAX_EDGES = 7, 9
+#: Keys of an NNI NasBench101 sample (after its scope prefix): every op and input choice up to 7 vertices.
+NNI_KEYS = frozenset({"num_nodes", "final", *(f"op{v}" for v in range(1, MAX_VERTICES - 1)),
+                      *(f"input{v}" for v in range(1, MAX_VERTICES))})
 STEM_CHANNELS, NUM_STACKS, CELLS_PER_STACK = 128, 3, 3
 #: TensorFlow's BN momentum 0.997 (weight of the running average) is torch's 0.003.
 BN_EPS, BN_MOMENTUM = 1e-5, 0.003
@@ -79,13 +82,12 @@ def nb101_hash(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------------------ validation & pruning
 def _matrix(raw: Any) -> np.ndarray:
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise EncodingError(f"NB101 adjacency {raw[:60]!r} is not valid JSON ({e})") from None
+        raw = literal(raw, "NB101 adjacency")
+    if isinstance(raw, (list, tuple)) and len(raw) > MAX_VERTICES:
+        raise EncodingError(f"NB101 cells have 2 to {MAX_VERTICES} vertices, the adjacency has {len(raw)} rows")
     try:
         m = np.asarray(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         m = np.asarray([], dtype=object)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.dtype.kind not in "biuf":
         raise EncodingError(f"NB101 adjacency must be a square 0/1 matrix (nested lists, array or JSON), got "
@@ -104,10 +106,7 @@ def _matrix(raw: Any) -> np.ndarray:
 
 def _ops(raw: Any, n: int) -> list[str]:
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise EncodingError(f"NB101 ops {raw[:60]!r} are not valid JSON ({e})") from None
+        raw = literal(raw, "NB101 ops")
     if isinstance(raw, np.ndarray):
         raw = raw.tolist()
     if not isinstance(raw, (list, tuple)):
@@ -117,11 +116,11 @@ def _ops(raw: Any, n: int) -> list[str]:
     if len(ops) != n:
         raise EncodingError(f"NB101 ops list has {len(ops)} entries but the adjacency has {n} vertices")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise EncodingError(f"NB101 ops must start with {INPUT!r} and end with {OUTPUT!r}, got {ops[0]!r} ... "
-                            f"{ops[-1]!r}")
-    bad = [o for o in ops[1:-1] if o not in OPS]
+        raise EncodingError(f"NB101 ops must start with {INPUT!r} and end with {OUTPUT!r}, got {ops[0]!r:.80} ... "
+                            f"{ops[-1]!r:.80}")
+    bad = [o for o in ops[1:-1] if not isinstance(o, str) or o not in OPS]
     if bad:
-        raise EncodingError(f"unknown NB101 op {bad[0]!r}; interior vertices take one of {', '.join(OPS)}")
+        raise EncodingError(f"unknown NB101 op {bad[0]!r:.80}; interior vertices take one of {', '.join(OPS)}")
     return [str(o) for o in ops]
 
 
@@ -218,6 +217,10 @@ def _sample_unique(rng: random.Random) -> NB101Spec:
             spec, orbit = _canonical_orbit(tuple(map(tuple, m)), ops)
             if rng.random() * orbit < 1:
                 return spec
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _short(obj: Any) -> str:
@@ -381,12 +384,12 @@ class NB101Space(SearchSpace):
             text = arch.strip()
             if _HASH.match(text.lower()):
                 raise EncodingError(
-                    f"{text!r} is an NB101 hash; a hash names an architecture only through the benchmark's table. "
+                    f"{text!r:.80} is an NB101 hash; a hash names an architecture only through the benchmark's table. "
                     "Look its adjacency and ops up (e.g. the 'adjacency' and 'ops' columns of nb101_subset.csv, or "
                     "the NB101 API's get_metrics_from_hash) and pass (matrix, ops)")
             try:
-                arch = json.loads(text)
-            except json.JSONDecodeError:
+                arch = literal(text, "NB101 encoding")
+            except EncodingError:
                 raise EncodingError(f"{_short(arch)} is not an NB101 encoding; pass (matrix, ops), a "
                                     "{'matrix', 'ops'} dict or an NNI sample") from None
             if isinstance(arch, str):
@@ -403,7 +406,10 @@ class NB101Space(SearchSpace):
                             "dict or an NNI NasBench101 sample")
 
     def _parse_dict(self, d: dict) -> NB101Spec:
-        for mk, ok in (("matrix", "ops"), ("module_adjacency", "module_operations"), ("adjacency", "ops")):
+        if "matrix" in d and "ops" in d:
+            check_keys(d, ("matrix", "ops"), "NASLib NB101 spec")
+            return make_spec(d["matrix"], d["ops"])
+        for mk, ok in (("module_adjacency", "module_operations"), ("adjacency", "ops")):   # records with statistics
             if mk in d and ok in d:
                 return make_spec(d[mk], d[ok])
         key = next((k for k in d if isinstance(k, str) and k.endswith("num_nodes")), None)
@@ -419,17 +425,18 @@ class NB101Space(SearchSpace):
                 raise EncodingError(f"NNI NasBench101 sample lacks {prefix + key!r}")
             return d[prefix + key]
 
+        check_keys(d, {prefix + k for k in NNI_KEYS}, "NNI NasBench101 sample")
         n = get("num_nodes")
-        if not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_VERTICES:
-            raise EncodingError(f"{prefix}num_nodes must be an int in 2..{MAX_VERTICES}, got {n!r}")
+        if not _is_int(n) or not 2 <= n <= MAX_VERTICES:
+            raise EncodingError(f"{prefix}num_nodes must be an int in 2..{MAX_VERTICES}, got {n!r:.80}")
         matrix = np.zeros((n, n), dtype=np.int64)
         for v in range(1, n):
             srcs = get(f"input{v}")
-            srcs = [srcs] if isinstance(srcs, (int, np.integer)) else srcs
-            if not isinstance(srcs, (list, tuple)) or not all(
-                    isinstance(s, (int, np.integer)) and 0 <= s < v for s in srcs):
-                raise EncodingError(f"{prefix}input{v} must list source vertices in 0..{v - 1}, got {srcs!r}")
-            matrix[list(srcs), v] = 1
+            srcs = [srcs] if _is_int(srcs) else srcs
+            if not isinstance(srcs, (list, tuple)) or not all(_is_int(s) and 0 <= s < v for s in srcs):
+                raise EncodingError(f"{prefix}input{v} must list source vertices (ints) in 0..{v - 1}, got "
+                                    f"{srcs!r:.80}")
+            matrix[[int(s) for s in srcs], v] = 1
         ops = [INPUT, *(get(f"op{v}") for v in range(1, n - 1)), OUTPUT]
         return make_spec(matrix, ops)
 

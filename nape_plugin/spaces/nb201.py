@@ -20,7 +20,6 @@ cell module and the composition of pre-simplified graph blocks used by the fast 
 """
 from __future__ import annotations
 
-import ast
 import itertools
 import numbers
 import random
@@ -33,7 +32,7 @@ from torch import nn
 
 from ..errors import EncodingError, UnknownNameError
 from ..graph import CompGraph, GraphBuilder, Node
-from .base import SearchSpace, as_rng
+from .base import SearchSpace, as_rng, check_keys, literal
 
 #: Op names in the benchmark's order (the order its enumeration uses).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -64,30 +63,30 @@ def arch_string(ops: Sequence[str]) -> str:
 def parse_arch_string(text: str, op_names: Sequence[str], space: str) -> tuple[str, ...]:
     """Six op names (in :data:`EDGES` order) from an NB201-style arch string; ``EncodingError`` naming the bad part."""
     expect = f"expected the form {ARCH_FORM} with op one of {', '.join(op_names)}"
+    what = f"{space} arch string {text!r:.120}"
     s = text.strip()
     if not (s.startswith("|") and s.endswith("|")):
-        raise EncodingError(f"{space} arch string {text!r} must start and end with '|'; {expect}")
+        raise EncodingError(f"{what} must start and end with '|'; {expect}")
     groups = s.split("+")
     if len(groups) != 3:
-        raise EncodingError(f"{space} arch string {text!r} has {len(groups)} '+'-separated group(s), not 3 (one per "
-                            f"target node 1, 2, 3); {expect}")
+        raise EncodingError(f"{what} has {len(groups)} '+'-separated group(s), not 3 (one per target node 1, 2, 3); "
+                            f"{expect}")
     ops: list[str] = []
     for node, group in enumerate(groups, 1):
         if not (group.startswith("|") and group.endswith("|")) or len(group) < 2:
-            raise EncodingError(f"{space} arch string {text!r}: group {node} {group!r} must be enclosed in '|'; "
-                                f"{expect}")
+            raise EncodingError(f"{what}: group {node} {group!r:.80} must be enclosed in '|'; {expect}")
         tokens = group[1:-1].split("|")
         if len(tokens) != node:
-            raise EncodingError(f"{space} arch string {text!r}: group {node} {group!r} has {len(tokens)} edge(s), "
-                                f"expected {node} (one from each node 0..{node - 1}); {expect}")
+            raise EncodingError(f"{what}: group {node} {group!r:.80} has {len(tokens)} edge(s), expected {node} (one "
+                                f"from each node 0..{node - 1}); {expect}")
         for src, token in enumerate(tokens):
             op, sep, k = token.partition("~")
             if not sep or k != str(src):
-                raise EncodingError(f"{space} arch string {text!r}: edge {token!r} of group {node} must read "
-                                    f"'op~{src}' (edge {src} -> {node}); {expect}")
+                raise EncodingError(f"{what}: edge {token!r:.80} of group {node} must read 'op~{src}' (edge {src} -> "
+                                    f"{node}); {expect}")
             if op not in op_names:
-                raise EncodingError(f"{space} arch string {text!r}: unknown op {op!r} on edge {src} -> {node}; "
-                                    f"ops are {', '.join(op_names)}")
+                raise EncodingError(f"{what}: unknown op {op!r:.80} on edge {src} -> {node}; ops are "
+                                    f"{', '.join(op_names)}")
             ops.append(op)
     return tuple(ops)
 
@@ -99,8 +98,8 @@ def int_sequence(arch: Any) -> tuple[int, ...] | None:
         if not (s[:1] in "([" and s[-1:] in ")]"):
             return None
         try:
-            arch = ast.literal_eval(s)
-        except (ValueError, SyntaxError):
+            arch = literal(s, "an op-index sequence")
+        except EncodingError:
             return None
     if hasattr(arch, "tolist") and not isinstance(arch, (str, bytes)):
         arch = arch.tolist()
@@ -371,7 +370,7 @@ class NB201Space(SearchSpace):
                 return parse_arch_string(arch, OPS, self.name)
             ints = int_sequence(arch)
             if ints is None:
-                raise EncodingError(f"nb201 cannot read {arch!r}: expected an arch string {ARCH_FORM} or a NASLib "
+                raise EncodingError(f"nb201 cannot read {arch!r:.120}: expected an arch string {ARCH_FORM} or a NASLib "
                                     "op-index tuple such as '(2, 2, 0, 4, 2, 0)'")
             return self._from_naslib(ints)
         if isinstance(arch, numbers.Integral) and not isinstance(arch, bool):
@@ -381,7 +380,8 @@ class NB201Space(SearchSpace):
         if isinstance(arch, (list, tuple)) and len(arch) == 6 and all(isinstance(a, str) for a in arch):
             bad = [a for a in arch if a not in OPS]
             if bad:
-                raise EncodingError(f"nb201 op list {list(arch)!r}: unknown op {bad[0]!r}; ops are {', '.join(OPS)}")
+                raise EncodingError(f"nb201 op list {list(arch)!r:.200}: unknown op {bad[0]!r:.80}; ops are "
+                                    f"{', '.join(OPS)}")
             return tuple(arch)
         ints = int_sequence(arch)
         if ints is not None:
@@ -392,7 +392,7 @@ class NB201Space(SearchSpace):
 
     def _from_naslib(self, ints: tuple[int, ...]) -> tuple[str, ...]:
         if len(ints) != 6 or any(not 0 <= v < 5 for v in ints):
-            raise EncodingError(f"nb201 NASLib op indices {ints!r} must be 6 ids in 0..4 for the edges (0,1) (0,2) "
+            raise EncodingError(f"nb201 NASLib op indices {ints!r:.80} must be 6 ids in 0..4 for the edges (0,1) (0,2) "
                                 "(0,3) (1,2) (1,3) (2,3); ids: " + ", ".join(f"{i} {o}" for i, o in
                                                                              enumerate(NASLIB_OPS)))
         ops = [""] * 6
@@ -406,19 +406,18 @@ class NB201Space(SearchSpace):
         return _all_ops()[index]
 
     def _from_nni(self, sample: Mapping) -> tuple[str, ...]:
-        short = {f"{s}_{t}" for s, t in EDGES}
+        short = [f"{s}_{t}" for s, t in EDGES]
+        check_keys(sample, {*short, *(f"cell/{k}" for k in short)}, "nb201 NNI sample")
         found = {str(k).removeprefix("cell/"): v for k, v in sample.items()}
-        missing = sorted(f"cell/{k}" for k in short - set(found))
-        extra = sorted(str(k) for k in sample if str(k).removeprefix("cell/") not in short)
-        if missing or extra:
-            raise EncodingError(f"nb201 NNI sample {dict(sample)!r}: " + (f"missing {missing} " if missing else "")
-                                + (f"unexpected keys {extra} " if extra else "")
-                                + "; expected the six keys cell/0_1, cell/0_2, cell/1_2, cell/0_3, cell/1_3, cell/2_3")
+        missing = [f"cell/{k}" for k in short if k not in found]
+        if missing:
+            raise EncodingError(f"nb201 NNI sample lacks {', '.join(missing)}; expected the six keys cell/0_1, "
+                                "cell/0_2, cell/1_2, cell/0_3, cell/1_3, cell/2_3")
         ops = []
         for s, t in EDGES:
             v = found[f"{s}_{t}"]
-            if v not in _NNI_FROM:
-                raise EncodingError(f"nb201 NNI sample: unknown op {v!r} for cell/{s}_{t}; NNI's ops are "
+            if not isinstance(v, str) or v not in _NNI_FROM:
+                raise EncodingError(f"nb201 NNI sample: unknown op {v!r:.80} for cell/{s}_{t}; NNI's ops are "
                                     f"{', '.join(NNI_OPS.values())}")
             ops.append(_NNI_FROM[v])
         return tuple(ops)

@@ -23,11 +23,14 @@ from torch import nn
 
 from ..errors import EncodingError, SpaceTooLargeError
 from ..graph import CompGraph, GraphBuilder
-from .base import SearchSpace, as_rng
+from .base import MAX_TEXT, SearchSpace, as_rng, check_keys, literal
 
 OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
                         "dil_conv_3x3", "dil_conv_5x5")
 NUM_NODES, CONCAT = 4, (2, 3, 4, 5)
+#: Keys of an NNI DARTS sample: an op and an input per pair, and the network's width and depth.
+NNI_KEYS = frozenset({f"{c}/{kind}_{n}_{k}" for c in ("normal", "reduce") for kind in ("op", "input")
+                      for n in range(2, 2 + NUM_NODES) for k in (0, 1)} | {"width", "depth"})
 INIT_CHANNELS, LAYERS, STEM_MULTIPLIER = 32, 8, 3
 AUXILIARY, DROP_PATH_PROB = True, 0.2
 _CONFIG = "NetworkSelectorDatasetInfo:darts:"
@@ -42,7 +45,7 @@ NB301Arch = tuple[Cell, Cell]
 # ------------------------------------------------------------------------------------------------------ encodings
 def _int(v: Any, what: str) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        raise EncodingError(f"{what} must be an int, got {v!r} ({type(v).__name__})")
+        raise EncodingError(f"{what} must be an int, got {v!r:.80} ({type(v).__name__})")
     return int(v)
 
 
@@ -56,13 +59,14 @@ def _cell(pairs: Any, which: str, genotype: bool) -> Cell:
     out = []
     for k, pair in enumerate(pairs):
         if not isinstance(pair, (list, tuple, np.ndarray)) or len(pair) != 2:
-            raise EncodingError(f"NB301 {which} cell pair {k} must be a pair, got {pair!r}")
+            raise EncodingError(f"NB301 {which} cell pair {k} must be a pair, got {pair!r:.80}")
         node = 2 + k // 2
         if genotype:
             name, inp = pair
-            if name not in OPS:
+            if not isinstance(name, str) or name not in OPS:
                 hint = " (NB301 has no 'none' op)" if name == "none" else ""
-                raise EncodingError(f"unknown DARTS op {name!r} in {which} cell pair {k}{hint}; ops: {', '.join(OPS)}")
+                raise EncodingError(f"unknown DARTS op {name!r:.80} in {which} cell pair {k}{hint}; ops: "
+                                    f"{', '.join(OPS)}")
             op = OPS.index(name)
         else:
             inp, op = pair
@@ -79,38 +83,51 @@ def _cell(pairs: Any, which: str, genotype: bool) -> Cell:
 
 
 def _concat(value: Any, which: str) -> None:
-    if value is not None and list(value) != list(CONCAT):
+    """``value`` must be :data:`CONCAT` (a list, tuple or range; a huge range is never materialised)."""
+    if value is not None and not (isinstance(value, (list, tuple, range))
+                                  and list(value[:len(CONCAT) + 1]) == list(CONCAT)):
         raise EncodingError(f"{which}_concat must be {list(CONCAT)} in NB301 (every node is concatenated), got "
-                            f"{list(value)}")
+                            f"{value!r:.80}")
 
 
 def _literal(node: ast.AST) -> Any:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
-        return list(range(*(ast.literal_eval(a) for a in node.args)))
+    """A genotype field: a literal, or ``range(...)`` of literal ints (kept a range, so its size costs nothing)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range" \
+            and not node.keywords and 1 <= len(node.args) <= 3:
+        args = [ast.literal_eval(a) for a in node.args]
+        if not all(type(a) is int for a in args):
+            raise ValueError(f"range() takes ints, got {args!r:.80}")
+        return range(*args)
     return ast.literal_eval(node)
 
 
 def _genotype_str(text: str) -> NB301Arch:
     """Parse ``Genotype(normal=[...], normal_concat=[...], reduce=[...], reduce_concat=[...])`` without eval."""
+    if len(text) > MAX_TEXT:
+        raise EncodingError(f"NB301 genotype string is {len(text):,} characters long; genotypes are far shorter "
+                            f"(at most {MAX_TEXT:,}): {text[:80]!r}...")
     try:
         call = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         call = None
     name = getattr(getattr(call, "func", None), "id", getattr(getattr(call, "func", None), "attr", None))
     if not isinstance(call, ast.Call) or name != "Genotype":
         raise EncodingError(f"{text[:80]!r} is not an NB301 encoding; expected a DARTS genotype string "
                             "'Genotype(normal=[...], normal_concat=[...], reduce=[...], reduce_concat=[...])', a "
                             "compact encoding or an NNI DARTS sample")
+    if len(call.args) > len(Genotype._fields):
+        raise EncodingError(f"a genotype has {len(Genotype._fields)} fields, got {len(call.args)}: {text[:80]!r}")
     fields = dict(zip(Genotype._fields, call.args))
-    fields.update({kw.arg: kw.value for kw in call.keywords})
+    fields.update({str(kw.arg): kw.value for kw in call.keywords})
     try:
         values = {k: _literal(v) for k, v in fields.items()}
-    except (ValueError, TypeError, SyntaxError) as e:
-        raise EncodingError(f"genotype string has a non-literal field ({e}): {text[:80]!r}") from None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as e:
+        raise EncodingError(f"genotype string has a non-literal field ({str(e)[:80]}): {text[:80]!r}") from None
     return _from_genotype(values)
 
 
 def _from_genotype(g: dict[str, Any]) -> NB301Arch:
+    check_keys(g, Genotype._fields, "NB301 genotype")
     missing = [k for k in ("normal", "reduce") if k not in g]
     if missing:
         raise EncodingError(f"genotype lacks {missing}; it needs normal and reduce cells")
@@ -120,9 +137,10 @@ def _from_genotype(g: dict[str, Any]) -> NB301Arch:
 
 
 def _from_nni(d: dict) -> NB301Arch:
+    check_keys(d, NNI_KEYS, "NNI DARTS sample")
     for key, want in (("width", INIT_CHANNELS), ("depth", LAYERS)):
         if key in d and d[key] != want:
-            raise EncodingError(f"this NNI DARTS sample has {key}={d[key]!r}, but NB301 networks have width "
+            raise EncodingError(f"this NNI DARTS sample has {key}={d[key]!r:.80}, but NB301 networks have width "
                                 f"{INIT_CHANNELS} and {LAYERS} cells; convert the NNI model itself with "
                                 "nape.to_graph(model, input_shape=...)")
     cells = []
@@ -136,7 +154,7 @@ def _from_nni(d: dict) -> NB301Arch:
                 inp = d[in_key]
                 if isinstance(inp, (list, tuple)):
                     if len(inp) != 1:
-                        raise EncodingError(f"{in_key} must choose one input, got {inp!r}")
+                        raise EncodingError(f"{in_key} must choose one input, got {inp!r:.80}")
                     inp = inp[0]
                 pairs.append((d[op_key], inp))
         cells.append(_cell(pairs, cell, True))
@@ -144,6 +162,7 @@ def _from_nni(d: dict) -> NB301Arch:
 
 
 def _from_config(d: dict) -> NB301Arch:
+    used = set()
     cells = []
     for cell in ("normal", "reduce"):
         pairs = []
@@ -160,21 +179,25 @@ def _from_config(d: dict) -> NB301Arch:
                 except ValueError:
                     inputs = []
                 if len(inputs) != 2:
-                    raise EncodingError(f"{key} must name two inputs like '0_2', got {d[key]!r}")
+                    raise EncodingError(f"{key} must name two inputs like '0_2', got {d[key]!r:.80}")
             for inp in inputs:
                 key = f"{_CONFIG}edge_{cell}_{start + inp}"
                 if key not in d:
                     raise EncodingError(f"NB301 config lacks {key!r} (the op from node {inp} to node {node})")
                 pairs.append((d[key], inp))
+                used.add(key)
             start += node
         cells.append(_cell(pairs, cell, True))
+    used |= {f"{_CONFIG}inputs_node_{c}_{n}" for c in ("normal", "reduce") for n in range(3, 2 + NUM_NODES)}
+    check_keys({k: v for k, v in d.items() if isinstance(k, str) and k.startswith(_CONFIG)}, used,
+               "NB301 config (its architecture part)")
     return cells[0], cells[1]
 
 
 def _compact(arch: Any) -> NB301Arch:
     if isinstance(arch, np.ndarray):
         arch = arch.tolist()
-    if len(arch) != 2:
+    if not isinstance(arch, (list, tuple)) or len(arch) != 2:
         raise EncodingError(f"NB301 compact encoding has two cells (normal, reduce), got {len(arch)}")
     return _cell(arch[0], "normal", False), _cell(arch[1], "reduce", False)
 
@@ -383,10 +406,7 @@ class NB301Space(SearchSpace):
             if text.startswith("Genotype"):
                 return _genotype_str(text)
             if text[:1] in "([":
-                try:
-                    return _compact(ast.literal_eval(text))
-                except (ValueError, SyntaxError, TypeError):
-                    raise EncodingError(f"{_short(arch)} is not a valid NB301 compact encoding") from None
+                return _compact(literal(text, "NB301 compact encoding"))
             return _genotype_str(text)
         if isinstance(arch, dict):
             if any(isinstance(k, str) and k.startswith(_CONFIG + "edge_") for k in arch):

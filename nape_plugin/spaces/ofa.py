@@ -47,8 +47,7 @@ input_shape=space.input_shape_for(arch))``. ``space.input_shape`` is the default
 """
 from __future__ import annotations
 
-import ast
-import json
+import math
 import random
 import re
 from abc import abstractmethod
@@ -60,7 +59,7 @@ from torch import nn
 
 from ..errors import EncodingError
 from ..graph import CompGraph, GraphBuilder
-from .base import SearchSpace, as_rng
+from .base import SearchSpace, as_rng, check_keys, literal
 
 __all__ = ["OFASpace", "OFAMobileNetV3Space", "OFAProxylessSpace", "OFAResNetSpace", "MobileArch", "ResNetArch",
            "make_divisible", "RESOLUTIONS"]
@@ -92,10 +91,14 @@ def make_divisible(v: float, divisor: int = 8, min_val: int | None = None) -> in
 
 
 def _num(v: Any) -> float | None:
-    """``v`` as a float when it is a real number (not a bool), else None."""
-    if hasattr(v, "item") and not isinstance(v, (list, tuple)):
-        v = v.item()
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    """``v`` as a float when it is a finite real number (not a bool), else None."""
+    try:
+        if hasattr(v, "item") and not isinstance(v, (list, tuple)):
+            v = v.item()
+        f = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return f if f is not None and math.isfinite(f) else None
 
 
 def _fmt(v: float) -> str:
@@ -272,14 +275,12 @@ class OFASpace(SearchSpace):
         return self._check(a, arch)
 
     def _check_keys(self, d: Mapping, problem: str = "") -> None:
-        """Raise ``EncodingError`` when OFA's dict ``d`` lacks a key, has an unknown one, or ``problem`` is set."""
-        keys = set(d)
-        extra = keys - {*self.dict_keys, *self.dict_optional, "r", "image_size"}
-        missing = set(self.dict_keys) - keys
-        if extra or missing or problem:
+        """Raise ``EncodingError`` when OFA's dict ``d`` has an unknown key, lacks one, or ``problem`` is set."""
+        check_keys(d, {*self.dict_keys, *self.dict_optional, "r", "image_size"}, f"{self.name} OFA dict")
+        missing = [k for k in self.dict_keys if k not in d]
+        if missing or problem:
             raise EncodingError(f"{self.name} OFA dict {dict(d)!r:.200}: "
-                                + (f"missing {sorted(missing)} " if missing else "")
-                                + (f"unexpected keys {sorted(extra)} " if extra else "")
+                                + (f"missing {missing} " if missing else "")
                                 + problem + f"; expected {self.dict_example}")
 
     @abstractmethod
@@ -748,14 +749,7 @@ class OFAResNetSpace(OFASpace):
 
 # ---------------------------------------------------------------------------------------------- dict helpers
 def _load_dict(text: str, space: str) -> Mapping:
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            d = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            raise EncodingError(f"{space} cannot read {text!r:.200}: it starts like a dict but is neither JSON nor "
-                                "a Python literal") from None
+    d = literal(text, f"{space} OFA dict")
     if not isinstance(d, Mapping):
         raise EncodingError(f"{space} cannot read {text!r:.200}: expected a dict")
     return d
@@ -774,7 +768,7 @@ def _int_list(v: Any, key: str, space: str) -> list[int]:
     for x in _seq(v, key, space):
         f = _num(x)
         if f is None or f != int(f):
-            raise EncodingError(f"{space} OFA dict: {key!r} holds {x!r}, which is not an integer")
+            raise EncodingError(f"{space} OFA dict: {key!r:.80} holds {x!r:.80}, which is not an integer")
         out.append(int(f))
     return out
 
@@ -784,7 +778,7 @@ def _float_list(v: Any, key: str, space: str) -> list[float]:
     for x in _seq(v, key, space):
         f = _num(x)
         if f is None:
-            raise EncodingError(f"{space} OFA dict: {key!r} holds {x!r}, which is not a number")
+            raise EncodingError(f"{space} OFA dict: {key!r:.80} holds {x!r:.80}, which is not a number")
         out.append(f)
     return out
 
@@ -804,10 +798,10 @@ def _resolution(d: Mapping, space: str) -> int:
         r = r.tolist()
     if isinstance(r, (list, tuple)):
         if len(r) != 1:
-            raise EncodingError(f"{space} OFA dict: resolution {r!r} must be one value, e.g. [224]")
+            raise EncodingError(f"{space} OFA dict: resolution {r!r:.80} must be one value, e.g. [224]")
         r = r[0]
     f = _num(r)
     if f is None or f != int(f):
-        raise EncodingError(f"{space} OFA dict: resolution {r!r} is not an integer")
+        raise EncodingError(f"{space} OFA dict: resolution {r!r:.80} is not an integer")
     return int(f)
 

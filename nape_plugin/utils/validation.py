@@ -12,7 +12,10 @@ from ..errors import ConversionError, LabelError, LengthMismatchError
 def check_labels(y: Any, n: int, items: str = "graphs") -> np.ndarray:
     """``y`` as a float vector of ``n`` finite labels, one per item (``items`` names them in errors), or a clear
     error: a LabelError for a shape other than ``(n,)`` or NaN/inf values, a LengthMismatchError for a wrong length."""
-    arr = np.asarray(y, dtype=np.float64)
+    try:
+        arr = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise LabelError(f"labels must be numbers, got {y!r:.80}; convert them (e.g. accuracies as floats)") from None
     if arr.ndim != 1:
         raise LabelError(f"labels must be one value per {items[:-1] if items.endswith('s') else items} (shape (n,)), "
                          f"got shape {arr.shape}")

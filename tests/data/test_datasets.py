@@ -5,6 +5,8 @@ import ast
 import csv
 import math
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -322,7 +324,8 @@ def test_a_crash_mid_write_leaves_the_old_cache_intact(small_root, tmp_path, mon
     with pytest.warns(UserWarning, match="could not write the graph cache .*simulated crash"):
         ds = datasets.load("nb201", root=small_root, limit=3, cache=tmp_path / "cache")
     assert len(ds) == 3
-    assert path.read_bytes() == before and sorted(os.listdir(tmp_path / "cache")) == [path.name]   # no temp file left
+    assert path.read_bytes() == before and cache_files(tmp_path / "cache") == [path]
+    assert not [n for n in os.listdir(tmp_path / "cache") if n.endswith(".tmp")]                  # no temp file left
 
 
 def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
@@ -349,6 +352,48 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
         _cache.write_arrays(target, {"a": np.arange(1000)})
     assert written and _cache.read_arrays(target)["a"].tolist() == list(range(5))
     assert sorted(os.listdir(tmp_path)) == ["f.graphs"]
+
+
+def test_loading_another_table_keeps_the_other_tables_cache(small_root, tmp_path, builds):
+    other = tmp_path / "other"
+    (other / "nb201").mkdir(parents=True)
+    lines = (small_root / "nb201" / "nb201.csv").read_text().splitlines(keepends=True)
+    (other / "nb201" / "nb201.csv").write_text("".join(lines[:1] + lines[5:]))      # another table, same family
+    for _ in range(2):
+        for root in (small_root, other):
+            datasets.load("nb201", root=root, limit=3, cache=tmp_path / "cache")
+    assert builds["graphs"] == 6 and len(cache_files(tmp_path / "cache")) == 2      # built once each, both kept
+
+
+def test_the_cache_deletes_only_the_files_it_wrote(small_root, tmp_path, builds, monkeypatch):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    mine = [folder / f"nb201-{'0' * 20}.graphs", folder / "nb201-mine.graphs", folder / "notes.txt"]
+    for path in mine:
+        path.write_text("a user's file")
+    datasets.load("nb201", root=small_root, limit=2, cache=folder)
+    monkeypatch.setattr(datasets, "_code_fingerprint", lambda space: "other code")     # supersedes the cache file
+    datasets.load("nb201", root=small_root, limit=2, cache=folder)
+    assert builds["graphs"] == 4 and all(p.read_text() == "a user's file" for p in mine)
+    ours = [p for p in cache_files(folder) if p not in mine]
+    assert len(ours) == 1 and _cache.Manifest(folder).entries() == {ours[0].name: ours[0].name.split("-")[0] + " "
+                                                                    + str((small_root / "nb201" / "nb201.csv")
+                                                                          .resolve())}
+
+
+def test_temporaries_of_killed_cache_writes_are_removed(small_root, tmp_path):
+    folder = tmp_path / "cache"
+    datasets.load("nb201", root=small_root, limit=2, cache=folder)
+    (path,) = cache_files(folder)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = [folder / f".{path.name}.{dead.stdout.strip()}.abc.tmp",                   # of a killed write
+             folder / f".nb201-{'1' * 20}.graphs.{dead.stdout.strip()}.def.tmp"]       # of an older cache key
+    live = folder / f".{path.name}.{os.getpid()}.ghi.tmp"                               # of a running writer
+    user = folder / ".notes.123.tmp"
+    for p in (*stale, live, user):
+        p.write_bytes(b"x" * 1000)
+    datasets.load("nb201", root=small_root, limit=4, cache=folder)
+    assert not any(p.exists() for p in stale) and live.exists() and user.exists()
 
 
 def test_an_unwritable_cache_folder_only_warns(small_root, tmp_path):

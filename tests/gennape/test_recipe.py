@@ -8,6 +8,7 @@ import pytest
 import nape_plugin as nape
 from nape_plugin import cli
 from nape_plugin.errors import UnknownNameError
+from nape_plugin.gennape.pretrained import user_dir
 from nape_plugin.gennape.recipe import load_config
 
 TINY = Path(__file__).parent / "tiny_config.json"
@@ -37,9 +38,12 @@ def test_card_metric_is_reproduced_by_the_saved_weights(tiny_model):
     assert check_metrics(nape.load(tiny_model / "tiny.pt")) == card["check"]
 
 
-def test_pretraining_is_reproducible(tiny_model, tmp_path, shared_data):
-    assert cli.main(["pretrain", str(TINY), "--out", str(tmp_path), "--data-root", str(shared_data)]) == 0
-    a, b = nape.load(tiny_model / "tiny.pt"), nape.load(tmp_path / "tiny.pt")
+def test_pretraining_is_reproducible_and_writes_to_the_user_folder_by_default(tiny_model, tmp_path, monkeypatch,
+                                                                              shared_data):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert cli.main(["pretrain", str(TINY), "--data-root", str(shared_data)]) == 0
+    assert sorted(p.name for p in user_dir().iterdir()) == ["tiny.json", "tiny.pt"]
+    a, b = nape.load(tiny_model / "tiny.pt"), nape.load(user_dir() / "tiny.pt")
     sample = nape.spaces.get("nb201").to_graph(nape.spaces.get("nb201").sample(3))
     np.testing.assert_array_equal(a.predict([sample]), b.predict([sample]))
 

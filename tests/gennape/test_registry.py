@@ -45,5 +45,5 @@ def test_models_in_the_user_data_folder_are_registered_by_file_name(tmp_path, mo
 
 
 def test_a_config_name_that_cannot_name_a_file_is_refused(tmp_path):
-    with pytest.raises(DataError, match="cannot name the output files"):
+    with pytest.raises(DataError, match="'name' must be a plain file name"):
         recipe.pretrain({"name": "../escape", "seed": 0, "train": []}, tmp_path)

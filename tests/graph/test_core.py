@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from nape_plugin import CompGraph, GraphBuilder, Node
+from nape_plugin.errors import GraphError, MissingFileError, PathError
 from nape_plugin.graph import GRAPH_FORMAT_VERSION
 
 
@@ -106,3 +107,67 @@ def test_to_pyg():
     assert data.x.shape == (6, NUM_NODE_FEATURES) and data.num_nodes == 6
     assert [tuple(e) for e in data.edge_index.T.tolist()] == list(g.edges)
     assert data.u.shape == (1, 3)
+
+
+# ----------------------------------------------------------------------------------- every field checked at load
+def _conv(**change) -> dict:
+    d = two_branch().to_dict()
+    d["nodes"][1].update(change)
+    return d
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"in_shape": [-4, 8, 8]}, "in_shape must have at most 8 entries, each positive"),
+    ({"out_shape": [0, 8, 8]}, "out_shape must have at most 8 entries, each positive"),
+    ({"stride": [0, 1]}, "stride must have at most 8 entries, each positive"),
+    ({"kernel": [3] * 9}, "kernel must have at most 8 entries"),
+    ({"groups": 0}, "groups must be in 1..2\\*\\*63-1"),
+    ({"flops": -1}, "flops must be in 0..2\\*\\*63-1"),
+    ({"params": -5}, "params must be in 0..2\\*\\*63-1"),
+    ({"params": 2 ** 70}, "params must be in 0..2\\*\\*63-1"),
+    ({"kernel": [3.0, 3.0]}, "kernel must be a list of ints"),
+    ({"stride": [True, 1]}, "stride must be a list of ints"),
+])
+def test_fields_out_of_range_are_graph_errors(change, message):
+    with pytest.raises(GraphError, match=message):
+        CompGraph.from_dict(_conv(**change))
+
+
+@pytest.mark.parametrize("edges", [[[0, 1.0]], [[0.5, 1]], [[False, True]], [[0, "1"]], [[0, 1, 2]], 7])
+def test_edges_must_be_pairs_of_ints_never_truncated(edges):
+    d = two_branch().to_dict()
+    d["edges"] = edges if not isinstance(edges, list) else edges + d["edges"][1:]
+    with pytest.raises(GraphError, match="edges.* must be"):
+        CompGraph.from_dict(d)
+
+
+def test_nodes_built_in_code_are_checked_too():
+    with pytest.raises(GraphError, match="flops must be in"):
+        Node("relu", (4,), (4,), flops=-1)
+    assert Node("relu", [4, 8], [4, 8]).in_shape == (4, 8)               # lists become the tuples equality uses
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"nodes": [{"op": "input", "flops": ' + "9" * 5000 + '}], "edges": []}', "not valid graph JSON"),
+    ('{"nodes": [{"op": "input", "flops": Infinity}], "edges": []}', "flops must be an int"),
+    ("[" * 100_000 + "]" * 100_000, "not valid graph JSON"),
+])
+def test_hostile_json_is_a_graph_error(text, message):
+    with pytest.raises(GraphError, match=message):
+        CompGraph.from_json(text)
+
+
+def test_a_missing_path_or_a_folder_is_a_path_error(tmp_path):
+    with pytest.raises(MissingFileError, match="no graph JSON file"):
+        CompGraph.from_json(tmp_path / "missing.json")
+    with pytest.raises(PathError, match="is a folder, not a graph JSON file"):
+        CompGraph.from_json(tmp_path)
+    with pytest.raises(GraphError, match="expected graph JSON text or the path"):
+        CompGraph.from_json(None)
+
+
+def test_huge_shapes_featurise_without_overflow():
+    b = GraphBuilder((3, 2 ** 40, 2 ** 40, 2 ** 40, 8))              # a 5-d input: numpy's int64 product overflows
+    g = b.build(b.relu(b.input))
+    x = g.to_pyg().x
+    assert bool(x.isfinite().all())

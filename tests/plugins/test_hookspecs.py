@@ -424,3 +424,44 @@ def test_the_naslib_adapter_registers_its_subcommand():
     assert plugins.commands()["naslib-eval"] == Command("nape_naslib.evaluate", plugins.commands()["naslib-eval"].help)
     rows = {r["name"]: r for r in plugins.describe()}
     assert rows["naslib"]["provides"]["commands"] == ["naslib-eval"]
+
+
+# ------------------------------------------------------------------------------------ plugins that misbehave
+@exercises("nape_to_graph")
+def test_a_converter_returning_a_non_graph_is_a_plugin_error(register):
+    class Wrong:
+        @hookimpl
+        def nape_to_graph(self, obj):
+            return {"nodes": []} if isinstance(obj, nn.ReLU) else None
+
+    register(Wrong(), "wrong-type")
+    with pytest.raises(PluginError, match="returned a builtins.dict instead of a CompGraph"):
+        nape.to_graph(nn.ReLU(), input_shape=(3, 4, 4))
+
+
+@exercises("nape_to_graph")
+def test_a_converter_that_raises_is_a_conversion_error(register):
+    class Raising:
+        @hookimpl
+        def nape_to_graph(self, obj):
+            if isinstance(obj, nn.ReLU):
+                raise KeyError("internal table")
+            return None
+
+    register(Raising(), "raising")
+    with pytest.raises(ConversionError, match="converter failed on torch.nn.modules.activation.ReLU: KeyError") \
+            as err:
+        nape.to_graph(nn.ReLU(), input_shape=(3, 4, 4))
+    assert isinstance(err.value.__cause__, KeyError)               # kept for whoever debugs the plugin
+
+
+@exercises("nape_register_spaces")
+def test_a_space_hook_that_raises_is_named(register):
+    class Broken:
+        @hookimpl
+        def nape_register_spaces(self):
+            raise RuntimeError("no GPU")
+
+    register(Broken(), "broken-spaces")
+    with pytest.raises(PluginError, match="plugin 'broken-spaces': nape_register_spaces raised RuntimeError: no GPU"):
+        nape.spaces.names()

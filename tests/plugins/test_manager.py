@@ -99,6 +99,14 @@ def test_an_entry_point_that_fails_to_import_is_named(tmp_path, monkeypatch):
         plugins.build_manager()
 
 
+def test_an_entry_point_that_exits_at_import_is_a_plugin_error(tmp_path, monkeypatch):
+    (tmp_path / "exiting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fake_distribution(tmp_path, "exiting-plugin", "1.0", {"exiting": "exiting_plugin"})
+    with pytest.raises(PluginError, match=r"cannot load plugin 'exiting' .*SystemExit: 3"):
+        plugins.build_manager()
+
+
 def test_an_entry_point_with_a_misspelt_hook_is_rejected(tmp_path, monkeypatch):
     (tmp_path / "typo_plugin.py").write_text("def nape_op_mapping():\n    return {}\n")
     monkeypatch.syspath_prepend(str(tmp_path))

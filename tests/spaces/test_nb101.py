@@ -187,7 +187,7 @@ def test_nni_frozen_model_agrees():
     (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"]), "unknown NB101 op 'conv5x5'"),
     (([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", C3, "output"]), "does not connect"),
     ((np.triu(np.ones((6, 6), int), 1), ["input"] + [C3] * 4 + ["output"]), "at most 9 edges"),
-    (("[[0, 1], [0, 0", ["input", "output"]), "not valid JSON"),
+    (("[[0, 1], [0, 0", ["input", "output"]), "neither JSON nor a Python literal"),
     ({"cell/num_nodes": 3, "cell/op1": C3, "cell/input1": [0]}, "lacks 'cell/input2'"),
     ({"cell/num_nodes": 3, "cell/op1": C3, "cell/input1": [0], "cell/input2": [2]}, "input2 must list"),
     ({"edges": []}, "not an NB101 encoding"),

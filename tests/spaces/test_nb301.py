@@ -167,7 +167,7 @@ def test_nni_darts_model_agrees():
     ("Genotype(normal=[])", "lacks \\['reduce'\\]"),
     ("Genotype(normal=foo, reduce=[])", "non-literal"),
     ("hello", "not an NB301 encoding"),
-    ("[[(0, 1)], [(0, 1)]", "not a valid NB301 compact"),
+    ("[[(0, 1)], [(0, 1)]", "NB301 compact encoding .* is neither JSON nor"),
     (DARTS_V2_STR.replace("('sep_conv_3x3', 0)", "('none', 0)", 1), "no 'none' op"),
     (DARTS_V2_STR.replace("('sep_conv_3x3', 0)", "('conv_7x1_1x7', 0)", 1), "unknown DARTS op 'conv_7x1_1x7'"),
     (DARTS_V2_STR.replace("normal_concat=range(2, 6)", "normal_concat=[2, 3, 4]"), "normal_concat must be"),

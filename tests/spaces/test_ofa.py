@@ -108,7 +108,7 @@ def test_ofa_dict_variants():
     ("ofa_mbv3", "k3e3,k3e3|k3e3,k3e3|k3e3,k3e3|k3e3,k3e3|k3e3,k3e3", "must start with the resolution"),
     ("ofa_mbv3", "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|", "must start with the res"),
     ("ofa_mbv3", {"ks": [3] * 20, "e": [3] * 20}, "missing ['d']"),
-    ("ofa_mbv3", {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "w": [1]}, "unexpected keys ['w']"),
+    ("ofa_mbv3", {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "w": [1]}, "unknown key(s) 'w'"),
     ("ofa_mbv3", {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "wid": 1}, "'wid' must be None"),
     ("ofa_mbv3", {"ks": [3] * 19, "e": [3] * 19, "d": [2] * 5}, "expected 20"),
     ("ofa_mbv3", {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 4}, "'d' has 4 entries"),

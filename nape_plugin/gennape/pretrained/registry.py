@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ...errors import UnknownNameError
 from ...plugins import pretrained
-from ...utils.files import data_dir
+from ...utils.files import data_dir, is_file
 from .. import io
 from ..bagging import BaggedEstimator
 from ..estimator import GennapeEstimator
@@ -32,7 +32,9 @@ def load(path: str | os.PathLike | _io.BytesIO) -> Estimator:
     (``pretrained``) is that file: its absolute path, or for a file object an in-memory copy of what it holds."""
     blob = io.read(path)
     cls: type[Estimator] = BaggedEstimator if blob["format"] == io.BAG_FORMAT else GennapeEstimator
-    est = cls.from_blob(blob, path)
+    with io.restoring(path):
+        est = cls.from_blob(blob, path)
+        io.check_usable(est)
     if isinstance(path, (str, os.PathLike)):
         return est.set_params(pretrained=str(Path(path).resolve()))
     return est.set_params(pretrained=copy.deepcopy(est))
@@ -74,7 +76,7 @@ def resolve(name_or_path: str | os.PathLike) -> Estimator:
     neither gives an UnknownNameError listing the registered names."""
     if isinstance(name_or_path, str) and name_or_path in pretrained():
         return load_pretrained(name_or_path)
-    if Path(name_or_path).is_file():
+    if is_file(name_or_path):
         return load(name_or_path)
     raise UnknownNameError(f"no pretrained model named {str(name_or_path)!r} and no such file; pretrained: "
                            f"{', '.join(names()) or 'none'} (or the path of a file saved with est.save)")
