@@ -24,6 +24,7 @@ import torch
 from .._version import __version__
 from ..errors import PathError, WeightsError
 from ..graph.builder import GraphBuilder
+from ..graph.core import CompGraph
 from ..graph.features import FEATURE_VERSION, NUM_NODE_FEATURES
 from ..utils.files import atomic_write, input_file
 from .labels import FamilyScaler
@@ -186,8 +187,13 @@ def restoring(path: Any) -> Iterator[None]:
 def check_usable(est: Any) -> None:
     """Predict one small network with a restored estimator: every part read from a file (weights, cluster centres,
     scalers, ensemble) must fit the others and give a finite score. Use inside :func:`restoring`."""
+    est.predict([_probe(width) for width in (2, 4, 8)])       # several graphs: shapes broadcast for one
+
+
+def _probe(width: int) -> CompGraph:
+    """A small network ``width`` channels wide."""
     b = GraphBuilder((3, 8, 8))
-    est.predict([b.build(b.linear(b.flatten(b.global_pool(b.relu(b.conv(b.input, 4, 3)))), 2))])
+    return b.build(b.linear(b.flatten(b.global_pool(b.relu(b.conv(b.input, width, 3)))), 2))
 
 
 def header(fmt: str) -> dict[str, Any]:
